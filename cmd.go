@@ -1,0 +1,131 @@
+package orbtest
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Cmd is a command to run in a machine: a program and its arguments (never
+// a shell string), plus the user, working directory, environment and
+// standard input to run it with. Build one with [Command] or
+// [ShellCommand]; Cmd values are immutable, so a base command can be shared.
+type Cmd struct {
+	argv  []string
+	user  string
+	dir   string
+	env   []string
+	stdin io.Reader
+}
+
+// Command returns a Cmd that runs the program name with args, without a
+// shell: each argument reaches the program as it is.
+func Command(name string, args ...string) Cmd {
+	return Cmd{argv: append([]string{name}, args...)}
+}
+
+// ShellCommand returns a Cmd that runs script through sh -c, for pipes,
+// redirections and other shell syntax.
+func ShellCommand(script string) Cmd { return Command("sh", "-c", script) }
+
+// AsUser returns a copy of c that runs as user. The default is the
+// machine's default user (see [Spec.WithUser]).
+func (c Cmd) AsUser(user string) Cmd { c.user = user; return c }
+
+// InDir returns a copy of c that runs in the absolute directory dir. The
+// default is the user's home directory.
+func (c Cmd) InDir(dir string) Cmd { c.dir = dir; return c }
+
+// WithEnv returns a copy of c with KEY=VALUE pairs added to its
+// environment.
+func (c Cmd) WithEnv(pairs ...string) Cmd {
+	c.env = append(append([]string(nil), c.env...), pairs...)
+	return c
+}
+
+// WithStdin returns a copy of c that reads its standard input from r. The
+// default is no input. A reader can be consumed once: share a Cmd with
+// stdin between runs only if r can be read again.
+func (c Cmd) WithStdin(r io.Reader) Cmd { c.stdin = r; return c }
+
+// Args returns the program and its arguments.
+func (c Cmd) Args() []string { return append([]string(nil), c.argv...) }
+
+// String returns the command line with each argument quoted where needed,
+// for logs.
+func (c Cmd) String() string {
+	q := make([]string, len(c.argv))
+	for i, a := range c.argv {
+		q[i] = quoteArg(a)
+	}
+	return strings.Join(q, " ")
+}
+
+func (c Cmd) validate() error {
+	if len(c.argv) == 0 || c.argv[0] == "" {
+		return fmt.Errorf("empty command: use orbtest.Command(name, args...)")
+	}
+	if strings.HasPrefix(c.argv[0], "-") {
+		return fmt.Errorf("command %q starts with '-': name the program first", c.argv[0])
+	}
+	for _, kv := range c.env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsAny(k, " :\x00") {
+			return fmt.Errorf("bad environment entry %q: use KEY=VALUE", kv)
+		}
+	}
+	if c.dir != "" && !strings.HasPrefix(c.dir, "/") {
+		return fmt.Errorf("working directory %q is not absolute", c.dir)
+	}
+	if c.user != "" && !userRE.MatchString(c.user) {
+		return fmt.Errorf("bad user name %q", c.user)
+	}
+	return nil
+}
+
+func quoteArg(a string) string {
+	if a != "" && !strings.ContainsAny(a, " \t\n\"'\\$`|&;<>(){}*?[]#~!") {
+		return a
+	}
+	return strconv.Quote(a)
+}
+
+// Result is what a finished command produced.
+type Result struct {
+	Stdout   string
+	Stderr   string
+	ExitCode int
+	Duration time.Duration
+}
+
+// ExitError reports a command that ran and exited non-zero. The Result is
+// also returned beside it, so tests that expect a failure can read it.
+type ExitError struct {
+	Machine string
+	Cmd     string
+	*Result
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("orbtest: machine %q: command %s exited %d", e.Machine, e.Cmd, e.ExitCode)
+	if s := strings.TrimSpace(tailString(e.Stderr, 1024)); s != "" {
+		msg += ": " + s
+	}
+	return msg
+}
+
+func tailString(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+// orEmpty lets checks read a Result that may be nil.
+func (r *Result) orEmpty() *Result {
+	if r == nil {
+		return &Result{ExitCode: -1}
+	}
+	return r
+}

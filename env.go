@@ -1,0 +1,44 @@
+package orbtest
+
+import (
+	"errors"
+	"os"
+	"strings"
+)
+
+// The environment variables orbtest reads. The README has the table.
+const (
+	envBackendVar = "ORBTEST_BACKEND" // orbstack, incus or auto (default)
+	envKeepVar    = "ORBTEST_KEEP"    // never (default), failed or always
+	envRequireVar = "ORBTEST_REQUIRE" // 1: fail instead of skip without a backend
+	envRemoteVar  = "ORBTEST_INCUS_REMOTE"
+)
+
+func envBackend() string {
+	if v := strings.TrimSpace(os.Getenv(envBackendVar)); v != "" {
+		return strings.ToLower(v)
+	}
+	return "auto"
+}
+
+func envKeep() Keep {
+	if v := strings.TrimSpace(os.Getenv(envKeepVar)); v != "" {
+		return Keep(strings.ToLower(v))
+	}
+	return KeepNever
+}
+
+func envRequire() bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(envRequireVar))) {
+	case "1", "true", "yes":
+		return true
+	}
+	return false
+}
+
+func joinErrs(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}

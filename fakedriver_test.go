@@ -1,0 +1,236 @@
+package orbtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/orbtest/orbtest/internal/backend"
+)
+
+// memDriver is an in-memory backend.Driver for unit tests of the core.
+// Hooks let a test inject failures; calls records every call as "op name".
+type memDriver struct {
+	mu       sync.Mutex
+	machines map[string]*memMachine
+	calls    []string
+
+	createErrs []error                                                  // returned by successive Create calls
+	createHang int                                                      // Create calls that make the machine, then block until ctx ends
+	exec       func(m *memMachine, argv []string) (int, string, string) // nil: exit 0
+	deleteErrs []error
+}
+
+type memMachine struct {
+	name  string
+	spec  backend.Spec
+	state backend.State
+	execs int
+	files map[string][]byte
+}
+
+func newMemDriver() *memDriver { return &memDriver{machines: map[string]*memMachine{}} }
+
+func (d *memDriver) record(op, name string) {
+	d.calls = append(d.calls, op+" "+name)
+}
+
+func (d *memDriver) Calls(op string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, c := range d.calls {
+		if strings.HasPrefix(c, op+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+func (d *memDriver) Names() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var names []string
+	for n := range d.machines {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (d *memDriver) Name() string { return "mem" }
+
+func (d *memDriver) Probe(context.Context) (backend.Info, error) {
+	return backend.Info{Backend: "mem", Version: "1"}, nil
+}
+
+func (d *memDriver) Create(ctx context.Context, name string, spec backend.Spec) error {
+	d.mu.Lock()
+	d.record("create", name)
+	if len(d.createErrs) > 0 {
+		err := d.createErrs[0]
+		d.createErrs = d.createErrs[1:]
+		if err != nil {
+			d.mu.Unlock()
+			return err
+		}
+	}
+	if _, ok := d.machines[name]; ok {
+		d.mu.Unlock()
+		return fmt.Errorf("create %q: %w", name, backend.ErrExists)
+	}
+	d.machines[name] = &memMachine{name: name, spec: spec, state: backend.StateRunning, files: map[string][]byte{}}
+	hang := d.createHang > 0
+	if hang {
+		d.createHang--
+	}
+	d.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return fmt.Errorf("create %q: %w", name, ctx.Err())
+	}
+	return nil
+}
+
+func (d *memDriver) get(name string) (*memMachine, error) {
+	m, ok := d.machines[name]
+	if !ok {
+		return nil, fmt.Errorf("machine %q: %w", name, backend.ErrNotFound)
+	}
+	return m, nil
+}
+
+func (d *memDriver) Clone(_ context.Context, src, dst string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("clone", dst)
+	m, err := d.get(src)
+	if err != nil {
+		return err
+	}
+	d.machines[dst] = &memMachine{name: dst, spec: m.spec, state: backend.StateStopped, files: map[string][]byte{}}
+	return nil
+}
+
+func (d *memDriver) setState(op, name string, s backend.State) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record(op, name)
+	m, err := d.get(name)
+	if err != nil {
+		return err
+	}
+	m.state = s
+	return nil
+}
+
+func (d *memDriver) Start(_ context.Context, name string) error {
+	return d.setState("start", name, backend.StateRunning)
+}
+
+func (d *memDriver) Stop(_ context.Context, name string) error {
+	return d.setState("stop", name, backend.StateStopped)
+}
+
+func (d *memDriver) Delete(_ context.Context, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("delete", name)
+	if len(d.deleteErrs) > 0 {
+		err := d.deleteErrs[0]
+		d.deleteErrs = d.deleteErrs[1:]
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := d.get(name); err != nil {
+		return err
+	}
+	delete(d.machines, name)
+	return nil
+}
+
+func (d *memDriver) Inspect(_ context.Context, name string) (backend.Machine, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("inspect", name)
+	m, err := d.get(name)
+	if err != nil {
+		return backend.Machine{}, err
+	}
+	return backend.Machine{Name: name, State: m.state, IP4: "127.0.0.1"}, nil
+}
+
+func (d *memDriver) List(context.Context) ([]backend.Machine, error) {
+	var out []backend.Machine
+	for _, n := range d.Names() {
+		out = append(out, backend.Machine{Name: n})
+	}
+	return out, nil
+}
+
+func (d *memDriver) Exec(_ context.Context, name string, req backend.ExecRequest) (int, error) {
+	d.mu.Lock()
+	d.record("exec", name)
+	m, err := d.get(name)
+	if err != nil {
+		d.mu.Unlock()
+		return -1, err
+	}
+	if m.state != backend.StateRunning {
+		d.mu.Unlock()
+		return -1, fmt.Errorf("machine %q is %s: %w", name, m.state, backend.ErrTransient)
+	}
+	m.execs++
+	hook := d.exec
+	d.mu.Unlock()
+	if req.Stdin != nil {
+		_, _ = io.Copy(io.Discard, req.Stdin)
+	}
+	if hook == nil {
+		return 0, nil
+	}
+	code, stdout, stderr := hook(m, req.Argv)
+	_, _ = io.WriteString(req.Stdout, stdout)
+	_, _ = io.WriteString(req.Stderr, stderr)
+	return code, nil
+}
+
+func (d *memDriver) Push(_ context.Context, name, hostPath, guestPath string) error {
+	b, err := os.ReadFile(hostPath)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("push", name)
+	m, err := d.get(name)
+	if err != nil {
+		return err
+	}
+	m.files[guestPath] = b
+	return nil
+}
+
+func (d *memDriver) Pull(_ context.Context, name, guestPath, hostPath string) error {
+	d.mu.Lock()
+	m, err := d.get(name)
+	var b []byte
+	if err == nil {
+		b = m.files[guestPath]
+	}
+	d.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(hostPath, b, 0o644)
+}
+
+func (d *memDriver) Snapshot(context.Context, string, string) error { return backend.ErrUnsupported }
+func (d *memDriver) Restore(context.Context, string, string) error  { return backend.ErrUnsupported }
+func (d *memDriver) ShellCommand(name string) string                { return "mem shell " + name }
+func (d *memDriver) DeleteCommand(name string) string               { return "mem delete " + name }

@@ -1,0 +1,117 @@
+package orbtest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// NewVM returns a ready machine for the test, described by opts (a [Spec]
+// and any other [Option]). It fails the test when the machine cannot be
+// made ready, and skips it when no backend is available (fails it instead
+// when ORBTEST_REQUIRE=1).
+//
+// NewVM registers the machine's teardown with t.Cleanup before it creates
+// anything, so a machine that fails to become ready, or a test that fails
+// or panics, leaves nothing behind. The test and its subtests own the
+// machine; when they complete it is deleted, or kept according to
+// [WithKeep]. Lifecycle lines go to t.Logf.
+//
+// The wait for readiness is bounded by [WithReadyTimeout] and by the test's
+// deadline, less time kept back for teardown: a go test -timeout panic
+// skips every Cleanup.
+func NewVM(t testing.TB, opts ...Option) *VM {
+	t.Helper()
+	c, err := newConfig(append([]Option{WithLogf(t.Logf)}, opts...))
+	if err != nil {
+		t.Fatalf("orbtest: %v", err)
+	}
+	vm, err := prepare(t.Context(), c)
+	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			skipUnavailable(t, err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		t.Helper()
+		vm.teardown(t, c.keep)
+	})
+	ctx, cancel := budget(t)
+	defer cancel()
+	if err := vm.start(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	return vm
+}
+
+// teardown deletes or keeps the machine when its test ends.
+func (vm *VM) teardown(t testing.TB, keep Keep) {
+	t.Helper()
+	if keep == KeepAlways || keep == KeepFailed && t.Failed() {
+		vm.mu.Lock()
+		vm.kept = true
+		vm.mu.Unlock()
+		t.Logf("orbtest: keeping machine %s (ORBTEST_KEEP=%s); shell: %s; delete with: %s",
+			vm.name, keep, vm.ShellCommand(), vm.driver.DeleteCommand(vm.name))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), teardownTimeout)
+	defer cancel()
+	t0 := time.Now()
+	if err := vm.Delete(ctx); err != nil {
+		t.Error(err)
+		return
+	}
+	t.Logf("orbtest: deleted machine %s (%s)", vm.name, time.Since(t0).Round(time.Millisecond))
+}
+
+// budget derives the context NewVM waits with from the test's deadline:
+// it ends 2*grace before the deadline, grace being a twentieth of the time
+// left and at least teardownFloor, so teardown still runs before go test's
+// -timeout panics.
+func budget(t testing.TB) (context.Context, context.CancelFunc) {
+	ctx := t.Context()
+	dt, ok := t.(interface{ Deadline() (time.Time, bool) })
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	deadline, ok := dt.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	grace := max(teardownFloor, time.Until(deadline)/20)
+	ctx = context.WithValue(ctx, budgetKey{}, deadline)
+	return context.WithDeadline(ctx, deadline.Add(-2*grace))
+}
+
+const teardownFloor = 5 * time.Second
+
+// skipUnavailable skips t because no backend is available, or fails it
+// when ORBTEST_REQUIRE=1.
+func skipUnavailable(t testing.TB, err error) {
+	t.Helper()
+	if envRequire() {
+		t.Fatalf("%v (ORBTEST_REQUIRE=1 forbids skipping)", err)
+	}
+	t.Skipf("skipping test: %v", err)
+}
+
+// SkipIfUnavailable skips t unless a backend is installed and running;
+// under ORBTEST_REQUIRE=1 it fails t instead. [NewVM] does this by itself;
+// call it first in tests that do other expensive work before NewVM.
+func SkipIfUnavailable(t testing.TB) {
+	t.Helper()
+	if err := Available(t.Context()); err != nil {
+		skipUnavailable(t, err)
+	}
+}
+
+// Available returns nil when the backend chosen by ORBTEST_BACKEND is
+// installed and running, and otherwise an error wrapping [ErrUnavailable]
+// that says why.
+func Available(ctx context.Context) error {
+	_, err := selectDriver(ctx, envBackend())
+	return err
+}

@@ -1,0 +1,180 @@
+package orbtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/orbtest/orbtest/internal/backend"
+)
+
+// ErrUnavailable is wrapped by the error [StartVM] returns when no backend
+// is installed and running. [NewVM] skips the test on it, or fails it when
+// ORBTEST_REQUIRE=1.
+var ErrUnavailable = backend.ErrUnavailable
+
+// teardownTimeout bounds deleting one machine.
+const teardownTimeout = 2 * time.Minute
+
+// StartVM creates the machine that opts describe, waits until it is ready
+// and returns it. It is the core of [NewVM] for TestMain, tools and pools:
+// the caller owns the machine and must call [VM.Delete]. On error StartVM
+// returns a nil VM and leaves nothing behind.
+//
+// Bad options are reported, all at once, before any backend is touched.
+func StartVM(ctx context.Context, opts ...Option) (*VM, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, fmt.Errorf("orbtest: %w", err)
+	}
+	vm, err := prepare(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := vm.start(ctx, c); err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+		defer cancel()
+		if derr := vm.Delete(dctx); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		return nil, err
+	}
+	return vm, nil
+}
+
+// prepare selects the backend and names the machine; it creates nothing.
+func prepare(ctx context.Context, c *config) (*VM, error) {
+	d := c.driver
+	if d == nil {
+		var err error
+		if d, err = selectDriver(ctx, c.backend); err != nil {
+			return nil, fmt.Errorf("orbtest: %w", err)
+		}
+	}
+	return &VM{name: machineName(c.spec), spec: c.spec, driver: d, logf: c.logf}, nil
+}
+
+// start creates the machine and makes it ready: running, able to run a
+// command, cloud-init done, files copied, setup steps run, user checks
+// passed.
+func (vm *VM) start(ctx context.Context, c *config) error {
+	ctx, cancel := context.WithTimeout(ctx, c.readyTimeout)
+	defer cancel()
+	t0 := time.Now()
+	vm.logf("orbtest: creating machine %s (%s on %s)", vm.name, vm.spec, vm.driver.Name())
+	if err := vm.create(ctx, c); err != nil {
+		return fmt.Errorf("orbtest: create machine %q: %w", vm.name, deadlineHint(ctx, err))
+	}
+	created := time.Since(t0)
+	checks := []Check{Running(), CommandSucceeds("true")}
+	if vm.spec.cloudInit != "" {
+		checks = append(checks, CloudInitDone())
+	}
+	for _, ch := range checks {
+		if err := vm.waitFor(ctx, ch); err != nil {
+			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
+		}
+	}
+	if err := vm.provision(ctx); err != nil {
+		return err
+	}
+	for _, ch := range c.checks {
+		if err := vm.waitFor(ctx, ch); err != nil {
+			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
+		}
+	}
+	if _, err := vm.lookupAddress(ctx); err != nil {
+		vm.logf("orbtest: machine %s has no address yet: %v", vm.name, err)
+	}
+	vm.logf("orbtest: machine %s ready after %s (created in %s; shell: %s)",
+		vm.name, time.Since(t0).Round(time.Millisecond), created.Round(time.Millisecond), vm.ShellCommand())
+	return nil
+}
+
+// create calls the backend's create, retrying transient failures and
+// per-attempt timeouts. A retry that finds the machine already there adopts
+// it: the name is unique to this VM, so an earlier attempt that the client
+// gave up on made it after all.
+func (vm *VM) create(ctx context.Context, c *config) error {
+	attempt := 0
+	spec := vm.spec.backendSpec()
+	return backoff.Retry(func() error {
+		attempt++
+		actx, cancel := context.WithTimeout(ctx, c.createTimeout)
+		err := vm.driver.Create(actx, vm.name, spec)
+		timedOut := actx.Err() != nil
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, backend.ErrExists) && attempt > 1:
+			vm.logf("orbtest: machine %s exists after a failed create attempt; adopting it", vm.name)
+			return vm.adopt(ctx)
+		case ctx.Err() != nil:
+			return backoff.Permanent(err)
+		case backend.Retryable(err) || timedOut:
+			vm.logf("orbtest: create %s, attempt %d failed, retrying: %v", vm.name, attempt, err)
+			return err
+		}
+		return backoff.Permanent(err)
+	}, lifecycleBackoff(ctx))
+}
+
+// adopt makes a machine that an abandoned create attempt made usable.
+func (vm *VM) adopt(ctx context.Context) error {
+	m, err := vm.driver.Inspect(ctx, vm.name)
+	if err != nil {
+		return backoff.Permanent(err)
+	}
+	if m.State == backend.StateStopped {
+		if err := retry(ctx, func(ctx context.Context) error { return vm.driver.Start(ctx, vm.name) }); err != nil {
+			return backoff.Permanent(err)
+		}
+	}
+	return nil // Running() waits through creating and provisioning
+}
+
+// provision copies the spec's files in and runs its setup steps, as root.
+func (vm *VM) provision(ctx context.Context) error {
+	for _, f := range vm.spec.files {
+		dir := f.guest[:max(1, lastSlash(f.guest))]
+		if _, err := vm.Exec(ctx, Command("mkdir", "-p", dir).AsUser("root")); err != nil {
+			return fmt.Errorf("orbtest: machine %q: copy %q: %w", vm.name, f.host, err)
+		}
+		if err := vm.Push(ctx, f.host, f.guest); err != nil {
+			return err
+		}
+	}
+	for i, script := range vm.spec.setup {
+		t0 := time.Now()
+		if _, err := vm.Exec(ctx, ShellCommand(script).AsUser("root")); err != nil {
+			return fmt.Errorf("orbtest: machine %q: setup step %d of %d: %w", vm.name, i+1, len(vm.spec.setup), deadlineHint(ctx, err))
+		}
+		vm.logf("orbtest: machine %s: setup step %d of %d done in %s", vm.name, i+1, len(vm.spec.setup), time.Since(t0).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func lastSlash(p string) int {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+// budgetKey marks a context whose deadline NewVM derived from the test's.
+type budgetKey struct{}
+
+// deadlineHint explains a deadline that NewVM set to keep time for
+// teardown before the test binary's -timeout.
+func deadlineHint(ctx context.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Value(budgetKey{}) != nil {
+		return fmt.Errorf("%w (stopped early to leave time for teardown before the go test -timeout; raise -timeout)", err)
+	}
+	return err
+}

@@ -1,0 +1,294 @@
+package orbtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orbtest/orbtest/internal/backend"
+)
+
+type logBuf struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logBuf) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+func TestStartVMReadyAndDelete(t *testing.T) {
+	d := newMemDriver()
+	var logs logBuf
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d), WithLogf(logs.logf))
+	require.NoError(t, err)
+
+	assert.True(t, strings.HasPrefix(vm.Name(), NamePrefix+"-"+RunID()+"-"), vm.Name())
+	assert.Equal(t, []string{vm.Name()}, d.Names())
+	assert.Equal(t, "127.0.0.1", vm.Address())
+	assert.Contains(t, logs.String(), "creating machine "+vm.Name())
+	assert.Contains(t, logs.String(), "ready after")
+	assert.Contains(t, logs.String(), "shell: mem shell "+vm.Name())
+
+	require.NoError(t, vm.Delete(t.Context()))
+	require.NoError(t, vm.Delete(t.Context()), "a second Delete is a no-op")
+	assert.Empty(t, d.Names())
+	assert.Equal(t, 1, d.Calls("delete"))
+}
+
+func TestStartVMBadInputTouchesNothing(t *testing.T) {
+	tests := []struct {
+		reason string
+		opts   []Option
+		want   []string
+	}{
+		{"no spec at all", nil, []string{"no spec"}},
+		{"unknown distro and no version", []Option{Distro("windows", "")}, []string{`unknown distro "windows"`}},
+		{"missing version", []Option{Debian("")}, []string{`has no version: pin one`}},
+		{"every problem is reported at once",
+			[]Option{Debian("bookworm").WithArch("sparc").WithUser("Bad User").WithCPUs(-1)},
+			[]string{`unknown arch "sparc"`, `bad user name "Bad User"`, "negative resource limit"}},
+		{"cloud-init on a distro without cloud images", []Option{Distro("arch", "current").WithCloudInit("#cloud-config\n")},
+			[]string{"has no cloud-init image"}},
+		{"relative guest path", []Option{Debian("12").WithFile("spec.go", "etc/x")}, []string{"is not absolute"}},
+		{"missing host file", []Option{Debian("12").WithFile("no-such-file", "/etc/x")}, []string{`file "no-such-file"`}},
+		{"bad keep policy", []Option{Debian("12"), WithKeep("sometimes")}, []string{`bad keep policy "sometimes"`}},
+		{"bad backend", []Option{Debian("12"), WithBackend("docker")}, []string{`bad backend "docker"`}},
+		{"bad timeout", []Option{Debian("12"), WithReadyTimeout(0)}, []string{"use a positive duration"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.reason, func(t *testing.T) {
+			d := newMemDriver()
+			_, err := StartVM(t.Context(), append(tt.opts, withDriver(d))...)
+			require.Error(t, err)
+			assert.True(t, strings.HasPrefix(err.Error(), "orbtest: "), err.Error())
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.Empty(t, d.calls, "no backend call may happen on bad input")
+		})
+	}
+}
+
+func TestStartVMRetriesTransientCreate(t *testing.T) {
+	d := newMemDriver()
+	d.createErrs = []error{
+		fmt.Errorf("download: %w", backend.ErrTransient),
+		fmt.Errorf("missing IP address: %w", backend.ErrTransient),
+	}
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	require.NoError(t, err)
+	defer vm.Delete(context.Background())
+	assert.Equal(t, 3, d.Calls("create"))
+}
+
+func TestStartVMGivesUpAfterRetries(t *testing.T) {
+	d := newMemDriver()
+	for range lifecycleRetries + 1 {
+		d.createErrs = append(d.createErrs, fmt.Errorf("flaky: %w", backend.ErrTransient))
+	}
+	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	require.ErrorIs(t, err, backend.ErrTransient)
+	assert.Equal(t, lifecycleRetries+1, d.Calls("create"))
+	assert.Empty(t, d.Names())
+}
+
+func TestStartVMPermanentCreateFailsFast(t *testing.T) {
+	d := newMemDriver()
+	d.createErrs = []error{fmt.Errorf("image not found: %w", backend.ErrInvalid)}
+	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	require.ErrorIs(t, err, backend.ErrInvalid)
+	assert.Contains(t, err.Error(), `orbtest: create machine "orbtest-`)
+	assert.Equal(t, 1, d.Calls("create"))
+	assert.Empty(t, d.Names())
+}
+
+func TestStartVMAdoptsMachineOfHungCreate(t *testing.T) {
+	d := newMemDriver()
+	d.createHang = 1
+	var logs logBuf
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d),
+		WithCreateTimeout(50*time.Millisecond), WithLogf(logs.logf))
+	require.NoError(t, err)
+	defer vm.Delete(context.Background())
+	assert.Equal(t, 2, d.Calls("create"))
+	assert.Equal(t, []string{vm.Name()}, d.Names())
+	assert.Contains(t, logs.String(), "adopting it")
+}
+
+func TestStartVMReadinessTimeoutSaysWhatItSaw(t *testing.T) {
+	d := newMemDriver()
+	d.exec = func(_ *memMachine, argv []string) (int, string, string) {
+		return 7, "", "guest agent not up"
+	}
+	start := time.Now()
+	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d), WithReadyTimeout(300*time.Millisecond))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	msg := err.Error()
+	assert.Contains(t, msg, "not ready")
+	assert.Contains(t, msg, "command true succeeds")
+	assert.Contains(t, msg, "last check saw")
+	assert.Contains(t, msg, "exited 7: guest agent not up")
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Empty(t, d.Names(), "a machine that never got ready is deleted")
+}
+
+func TestStartVMStopsWaitingWhenMachineDies(t *testing.T) {
+	d := newMemDriver()
+	d.exec = func(m *memMachine, argv []string) (int, string, string) {
+		m.state = backend.StateStopped // the machine dies under the wait
+		return 255, "", "connection reset"
+	}
+	start := time.Now()
+	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d), WithReadyTimeout(time.Minute))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "machine is stopped")
+	assert.Less(t, time.Since(start), 10*time.Second, "a dead machine must not be waited for until the timeout")
+	assert.Empty(t, d.Names())
+}
+
+func TestStartVMWaitsThroughSlowBoot(t *testing.T) {
+	d := newMemDriver()
+	d.exec = func(m *memMachine, argv []string) (int, string, string) {
+		if m.execs < 4 {
+			return 255, "", "not yet"
+		}
+		return 0, "", ""
+	}
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d), WithReadyTimeout(time.Minute))
+	require.NoError(t, err)
+	defer vm.Delete(context.Background())
+	assert.Equal(t, 4, d.Calls("exec"))
+}
+
+func TestStartVMProvisionsInOrder(t *testing.T) {
+	host := filepath.Join(t.TempDir(), "config file ü.txt")
+	require.NoError(t, os.WriteFile(host, []byte("hello"), 0o644))
+	d := newMemDriver()
+	var mu sync.Mutex
+	var ran []string
+	d.exec = func(_ *memMachine, argv []string) (int, string, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		ran = append(ran, strings.Join(argv, " "))
+		return 0, "", ""
+	}
+	custom := NewCheck("custom", func(ctx context.Context, vm *VM) error {
+		_, err := vm.Run(ctx, "custom-check")
+		return err
+	})
+	spec := Debian("bookworm").WithFile(host, "/etc/app/config").WithSetup("echo one", "echo two")
+	vm, err := StartVM(t.Context(), spec, withDriver(d), WithReady(custom))
+	require.NoError(t, err)
+	defer vm.Delete(context.Background())
+
+	assert.Equal(t, []string{"true", "mkdir -p /etc/app", "sh -c echo one", "sh -c echo two", "custom-check"}, ran)
+	d.mu.Lock()
+	assert.Equal(t, "hello", string(d.machines[vm.Name()].files["/etc/app/config"]))
+	d.mu.Unlock()
+}
+
+func TestStartVMSetupFailureIsReportedAndCleanedUp(t *testing.T) {
+	d := newMemDriver()
+	d.exec = func(_ *memMachine, argv []string) (int, string, string) {
+		if argv[0] == "sh" {
+			return 100, "", "E: Unable to locate package nope"
+		}
+		return 0, "", ""
+	}
+	_, err := StartVM(t.Context(), Debian("bookworm").WithSetup("apt-get install -y nope"), withDriver(d))
+	require.Error(t, err)
+	var exit *ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 100, exit.ExitCode)
+	assert.Contains(t, err.Error(), "setup step 1 of 1")
+	assert.Contains(t, err.Error(), "Unable to locate package nope")
+	assert.Equal(t, 1, d.Calls("exec")-1, "a setup step is never retried")
+	assert.Empty(t, d.Names())
+}
+
+func TestStartVMCloudInitFailureIsPermanent(t *testing.T) {
+	d := newMemDriver()
+	d.exec = func(_ *memMachine, argv []string) (int, string, string) {
+		if argv[0] == "cloud-init" {
+			return 1, "status: error\nerrors:\n\t('scripts_user', RuntimeError('runparts: failed'))\n", ""
+		}
+		return 0, "", ""
+	}
+	start := time.Now()
+	_, err := StartVM(t.Context(), Debian("bookworm").WithCloudInit("#cloud-config\nruncmd: [false]\n"),
+		withDriver(d), WithReadyTimeout(time.Minute))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cloud-init failed")
+	assert.Contains(t, err.Error(), "runparts: failed")
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Empty(t, d.Names())
+}
+
+func TestDeleteRetriesTransientAndTreatsNotFoundAsDone(t *testing.T) {
+	d := newMemDriver()
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	require.NoError(t, err)
+	d.deleteErrs = []error{fmt.Errorf("cannot transition from creating to deleting: %w", backend.ErrTransient)}
+	require.NoError(t, vm.Delete(t.Context()))
+	assert.Equal(t, 2, d.Calls("delete"))
+	assert.Empty(t, d.Names())
+
+	vm2, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	require.NoError(t, err)
+	d.mu.Lock()
+	delete(d.machines, vm2.Name()) // gone behind orbtest's back
+	d.mu.Unlock()
+	require.NoError(t, vm2.Delete(t.Context()))
+}
+
+func TestDeleteFailureSaysHowToCleanUp(t *testing.T) {
+	d := newMemDriver()
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	require.NoError(t, err)
+	d.deleteErrs = []error{fmt.Errorf("boom: %w", backend.ErrInvalid)}
+	err = vm.Delete(t.Context())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "mem delete "+vm.Name())
+	require.NoError(t, vm.Delete(t.Context()))
+}
+
+func TestExecNeverRetriesAndReportsExit(t *testing.T) {
+	d := newMemDriver()
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	require.NoError(t, err)
+	defer vm.Delete(context.Background())
+	before := d.Calls("exec")
+	d.exec = func(_ *memMachine, argv []string) (int, string, string) { return 3, "partial", "bad thing" }
+	res, err := vm.Run(t.Context(), "make", "install")
+	var exit *ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 3, res.ExitCode)
+	assert.Equal(t, "partial", res.Stdout)
+	assert.Equal(t, `orbtest: machine "`+vm.Name()+`": command make install exited 3: bad thing`, err.Error())
+	assert.Equal(t, before+1, d.Calls("exec"))
+
+	_, err = vm.Exec(t.Context(), Command("-rf"))
+	assert.ErrorContains(t, err, "starts with '-'")
+	_, err = vm.Exec(t.Context(), Command("env").WithEnv("NOEQUALS"))
+	assert.ErrorContains(t, err, "use KEY=VALUE")
+	assert.Equal(t, before+1, d.Calls("exec"), "bad commands never reach the backend")
+	assert.True(t, errors.Is(err, err))
+}
