@@ -187,8 +187,10 @@ func Any(checks ...Check) Check {
 			if err == nil {
 				return nil
 			}
-			if isPermanent(err) {
+			var p *backoff.PermanentError
+			if errors.As(err, &p) {
 				permanent++
+				err = p.Err // another check may still pass
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
 		}

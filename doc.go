@@ -1,0 +1,87 @@
+// Package orbtest gives each integration test a real, clean Linux machine
+// as easily as t.TempDir gives it a directory: an OrbStack machine on macOS,
+// an Incus system container on Linux.
+//
+// # Quick start
+//
+//	func TestInstaller(t *testing.T) {
+//		t.Parallel()
+//		vm := orbtest.NewVM(t, orbtest.Debian("bookworm").WithSetup("apt-get install -y curl"))
+//		out := vm.MustRun(t, "curl", "--version")
+//		if !strings.Contains(out, "curl 7.88") {
+//			t.Errorf("curl --version = %q", out)
+//		}
+//	}
+//
+// [NewVM] creates the machine the [Spec] describes, waits until it is
+// ready, and deletes it when the test ends. The test's log shows each step:
+//
+//	orbtest: creating machine orbtest-3f9a1c2e-8b1d0f-a41c09 (debian:bookworm setup=1 on incus)
+//	orbtest: machine orbtest-3f9a1c2e-8b1d0f-a41c09: setup step 1 of 1 done in 4.2s
+//	orbtest: machine orbtest-3f9a1c2e-8b1d0f-a41c09 ready after 5.1s (created in 0.8s; shell: incus exec orbtest-3f9a1c2e-8b1d0f-a41c09 -- bash -l)
+//	orbtest: deleted machine orbtest-3f9a1c2e-8b1d0f-a41c09 (310ms)
+//
+// Specs are immutable values built from [Debian], [Ubuntu], [Alpine],
+// [Fedora] or [Distro], always with a pinned version, and extended with
+// [Spec.WithArch], [Spec.WithUser], [Spec.WithCloudInit], [Spec.WithFile],
+// [Spec.WithSetup], [Spec.WithCPUs], [Spec.WithMemory] and [Spec.WithDisk].
+// Bad input (an unknown distro, a bad name, a relative guest path) fails
+// the test with every problem listed before any machine is touched.
+//
+// # Commands
+//
+// [VM.Run] runs a program with arguments, never through a shell; [VM.Shell]
+// runs a script through sh -c; [VM.Exec] runs a [Cmd] built with
+// [Command], which sets the user, working directory, environment and
+// standard input. A command that exits non-zero returns its [Result] and an
+// [*ExitError]; the Must variants fail the test instead. [VM.Push] and
+// [VM.Pull] copy files; [VM.Address] is where the host reaches the machine.
+// Commands are never retried: only lifecycle calls (create, start, delete)
+// are, and only after failures the backend classifies as transient.
+//
+// # Readiness
+//
+// A machine is ready when the backend reports it running and it runs a
+// command; when the spec has cloud-init user data, also when cloud-init
+// has finished (a failed cloud-init fails the machine, which OrbStack's own
+// create does not). Then files are copied, setup steps run as root, and
+// the checks given to [WithReady] pass in order: [SystemdRunning],
+// [CloudInitDone], [PortListening], [PortReachable], [FileExists],
+// [CommandSucceeds], [Running], combinations with [All] and [Any], and
+// your own from [NewCheck].
+//
+// Checks are polled with exponential backoff that starts at 20ms, grows
+// with jitter and is capped at 1s, so a ready machine is noticed at once
+// and a slow one is not hammered. The wait stops at once when the machine
+// stops or disappears, or a check returns a [Permanent] error; on timeout
+// the error says what the last attempt saw. The wait is bounded by
+// [WithReadyTimeout] (default 5m) and by the test's deadline less time
+// kept back for teardown, because go test's -timeout panic skips every
+// t.Cleanup. Give integration runs a generous -timeout, such as 20m.
+//
+// # Cleanup and debugging
+//
+// NewVM registers the teardown with t.Cleanup before it creates anything,
+// so a failing, panicking or timed-out-while-waiting test leaves nothing
+// behind. Set ORBTEST_KEEP=failed (or [WithKeep]) to keep the machine of a
+// failed test; the log then says how to get a shell in it and how to
+// delete it. Machine names carry the run: orbtest-RUN-SPEC-RANDOM, where
+// RUN is [RunID].
+//
+// # Backends and requirements
+//
+// ORBTEST_BACKEND chooses the backend: orbstack (orbctl, macOS), incus
+// (Linux; scripts/setup-incus.sh installs it) or auto, the default, which
+// takes the first that is installed and running. Without one, NewVM skips
+// the test with the reason; with ORBTEST_REQUIRE=1, as CI sets it, it
+// fails the test instead. Where the backends differ (default user,
+// cloud-init, isolation, addresses) the README has a table.
+//
+// On OrbStack, machines are isolated from the Mac (no home directory, no
+// SSH keys) where OrbStack offers it (2.1 and later) unless the spec asks
+// for [Spec.WithHostAccess]; on older versions they share what every
+// OrbStack machine shares. Resource limits need OrbStack 2.2.
+//
+// [StartVM] is the error-returning core of NewVM, for TestMain and tools;
+// its caller owns the machine.
+package orbtest
