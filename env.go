@@ -4,22 +4,17 @@ import (
 	"errors"
 	"os"
 	"strings"
+
+	"github.com/orbtest/orbtest/internal/backends"
 )
 
 // The environment variables orbtest reads. The README has the table.
 const (
-	envBackendVar = "ORBTEST_BACKEND" // orbstack, incus or auto (default)
 	envKeepVar    = "ORBTEST_KEEP"    // never (default), failed or always
 	envRequireVar = "ORBTEST_REQUIRE" // 1: fail instead of skip without a backend
-	envRemoteVar  = "ORBTEST_INCUS_REMOTE"
 )
 
-func envBackend() string {
-	if v := strings.TrimSpace(os.Getenv(envBackendVar)); v != "" {
-		return strings.ToLower(v)
-	}
-	return "auto"
-}
+func envBackend() string { return backends.Choice() }
 
 func envKeep() Keep {
 	if v := strings.TrimSpace(os.Getenv(envKeepVar)); v != "" {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/orbtest/orbtest/internal/backend"
 )
@@ -23,9 +25,23 @@ type memDriver struct {
 	createHang int                                                      // Create calls that make the machine, then block until ctx ends
 	exec       func(m *memMachine, argv []string) (int, string, string) // nil: exit 0
 	deleteErrs []error
+	features   backend.Features
+	peak       int // most non-template machines alive at once
+}
+
+// count updates peak; d.mu is held.
+func (d *memDriver) count() {
+	n := 0
+	for name := range d.machines {
+		if !strings.HasSuffix(name, "-tpl") {
+			n++
+		}
+	}
+	d.peak = max(d.peak, n)
 }
 
 type memMachine struct {
+	snaps map[string]map[string][]byte
 	name  string
 	spec  backend.Spec
 	state backend.State
@@ -34,6 +50,18 @@ type memMachine struct {
 }
 
 func newMemDriver() *memDriver { return &memDriver{machines: map[string]*memMachine{}} }
+
+// newCloningDriver is a memDriver that clones and snapshots, like Incus.
+func newCloningDriver() *memDriver {
+	d := newMemDriver()
+	d.features = backend.Features{Clone: true, Snapshot: true}
+	return d
+}
+
+// testRun isolates a test's pool: its own driver and run state, no reaper.
+func testRun(t testing.TB, d *memDriver) Option {
+	return Options(withDriver(d), withRun(t.TempDir(), "t"+RunID()))
+}
 
 func (d *memDriver) record(op, name string) {
 	d.calls = append(d.calls, op+" "+name)
@@ -65,7 +93,9 @@ func (d *memDriver) Names() []string {
 func (d *memDriver) Name() string { return "mem" }
 
 func (d *memDriver) Probe(context.Context) (backend.Info, error) {
-	return backend.Info{Backend: "mem", Version: "1"}, nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return backend.Info{Backend: "mem", Version: "1", Features: d.features}, nil
 }
 
 func (d *memDriver) Create(ctx context.Context, name string, spec backend.Spec) error {
@@ -84,6 +114,7 @@ func (d *memDriver) Create(ctx context.Context, name string, spec backend.Spec) 
 		return fmt.Errorf("create %q: %w", name, backend.ErrExists)
 	}
 	d.machines[name] = &memMachine{name: name, spec: spec, state: backend.StateRunning, files: map[string][]byte{}}
+	d.count()
 	hang := d.createHang > 0
 	if hang {
 		d.createHang--
@@ -112,7 +143,11 @@ func (d *memDriver) Clone(_ context.Context, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	d.machines[dst] = &memMachine{name: dst, spec: m.spec, state: backend.StateStopped, files: map[string][]byte{}}
+	if _, ok := d.machines[dst]; ok {
+		return fmt.Errorf("clone %q: %w", dst, backend.ErrExists)
+	}
+	d.machines[dst] = &memMachine{name: dst, spec: m.spec, state: backend.StateStopped, files: maps.Clone(m.files)}
+	d.count()
 	return nil
 }
 
@@ -230,7 +265,36 @@ func (d *memDriver) Pull(_ context.Context, name, guestPath, hostPath string) er
 	return os.WriteFile(hostPath, b, 0o644)
 }
 
-func (d *memDriver) Snapshot(context.Context, string, string) error { return backend.ErrUnsupported }
-func (d *memDriver) Restore(context.Context, string, string) error  { return backend.ErrUnsupported }
-func (d *memDriver) ShellCommand(name string) string                { return "mem shell " + name }
-func (d *memDriver) DeleteCommand(name string) string               { return "mem delete " + name }
+func (d *memDriver) Snapshot(_ context.Context, name, snap string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("snapshot", name)
+	m, err := d.get(name)
+	if err != nil {
+		return err
+	}
+	if m.snaps == nil {
+		m.snaps = map[string]map[string][]byte{}
+	}
+	m.snaps[snap] = maps.Clone(m.files)
+	return nil
+}
+
+func (d *memDriver) Restore(_ context.Context, name, snap string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("restore", name)
+	m, err := d.get(name)
+	if err != nil {
+		return err
+	}
+	files, ok := m.snaps[snap]
+	if !ok {
+		return fmt.Errorf("snapshot %q: %w", snap, backend.ErrNotFound)
+	}
+	m.files = maps.Clone(files)
+	m.state = backend.StateStopped
+	return nil
+}
+func (d *memDriver) ShellCommand(name string) string  { return "mem shell " + name }
+func (d *memDriver) DeleteCommand(name string) string { return "mem delete " + name }

@@ -12,11 +12,15 @@ import (
 // made ready, and skips it when no backend is available (fails it instead
 // when ORBTEST_REQUIRE=1).
 //
-// NewVM registers the machine's teardown with t.Cleanup before it creates
-// anything, so a machine that fails to become ready, or a test that fails
-// or panics, leaves nothing behind. The test and its subtests own the
-// machine; when they complete it is deleted, or kept according to
-// [WithKeep]. Lifecycle lines go to t.Logf.
+// NewVM leases the machine from the run's pool: a machine of the same
+// spec that an earlier test used and that was reset since, or a new one
+// cloned from the spec's template, whose setup steps ran once for the
+// whole run. [Fresh] and [Shared] change how the machine is shared. The
+// test and its subtests hold the lease; when they complete the machine is
+// reset and handed to the next test, or deleted, or kept according to
+// [WithKeep]. A machine that fails to become ready, or a test that fails
+// or panics, leaves nothing behind; the run's reaper deletes what is left
+// when the run ends, however it ends. Lifecycle lines go to t.Logf.
 //
 // The wait for readiness is bounded by [WithReadyTimeout] and by the test's
 // deadline, less time kept back for teardown: a go test -timeout panic
@@ -27,44 +31,46 @@ func NewVM(t testing.TB, opts ...Option) *VM {
 	if err != nil {
 		t.Fatalf("orbtest: %v", err)
 	}
-	vm, err := prepare(t.Context(), c)
+	d, err := driverFor(t.Context(), c)
 	if err != nil {
 		if errors.Is(err, ErrUnavailable) {
 			skipUnavailable(t, err)
 		}
 		t.Fatal(err)
 	}
+	p, err := poolFor(t.Context(), d, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l *lease
 	t.Cleanup(func() {
 		t.Helper()
-		vm.teardown(t, c.keep)
+		if l != nil {
+			l.vm.teardown(t, c.keep, l)
+		}
 	})
 	ctx, cancel := budget(t)
 	defer cancel()
-	if err := vm.start(ctx, c); err != nil {
+	if l, err = p.acquire(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	return vm
+	return l.vm
 }
 
-// teardown deletes or keeps the machine when its test ends.
-func (vm *VM) teardown(t testing.TB, keep Keep) {
+// teardown hands the machine back when its test ends: deleted, reset for
+// the next test, or kept (see [WithKeep]).
+func (vm *VM) teardown(t testing.TB, keep Keep, l *lease) {
 	t.Helper()
-	if keep == KeepAlways || keep == KeepFailed && t.Failed() {
-		vm.mu.Lock()
-		vm.kept = true
-		vm.mu.Unlock()
-		t.Logf("orbtest: keeping machine %s (ORBTEST_KEEP=%s); shell: %s; delete with: %s",
-			vm.name, keep, vm.ShellCommand(), vm.driver.DeleteCommand(vm.name))
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), teardownTimeout)
 	defer cancel()
-	t0 := time.Now()
-	if err := vm.Delete(ctx); err != nil {
+	if err := l.release(ctx, keep, t.Failed()); err != nil {
 		t.Error(err)
 		return
 	}
-	t.Logf("orbtest: deleted machine %s (%s)", vm.name, time.Since(t0).Round(time.Millisecond))
+	if vm.kept {
+		t.Logf("orbtest: keeping machine %s (ORBTEST_KEEP=%s); shell: %s; delete with: %s",
+			vm.name, keep, vm.ShellCommand(), vm.driver.DeleteCommand(vm.name))
+	}
 }
 
 // budget derives the context NewVM waits with from the test's deadline:

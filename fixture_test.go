@@ -110,7 +110,7 @@ func TestNewVMDeletesWhenTheTestEnds(t *testing.T) {
 			ft := newFakeTB()
 			var name string
 			ft.run(func(tb testing.TB) {
-				vm := NewVM(tb, Debian("bookworm"), withDriver(d), WithKeep(KeepNever))
+				vm := NewVM(tb, Debian("bookworm"), testRun(t, d), WithKeep(KeepNever))
 				name = vm.Name()
 				tt.body(tb, vm)
 			})
@@ -128,7 +128,7 @@ func TestNewVMReadinessFailureLeavesNothing(t *testing.T) {
 	ft := newFakeTB()
 	returned := false
 	ft.run(func(tb testing.TB) {
-		NewVM(tb, Debian("bookworm"), withDriver(d), WithReadyTimeout(200*time.Millisecond), WithKeep(KeepNever))
+		NewVM(tb, Debian("bookworm"), testRun(t, d), WithReadyTimeout(200*time.Millisecond), WithKeep(KeepNever))
 		returned = true
 	})
 	assert.False(t, returned, "NewVM must stop the test when the machine is not ready")
@@ -154,7 +154,7 @@ func TestNewVMKeepPolicies(t *testing.T) {
 			ft := newFakeTB()
 			var name string
 			ft.run(func(tb testing.TB) {
-				vm := NewVM(tb, Debian("bookworm"), withDriver(d), WithKeep(tt.keep))
+				vm := NewVM(tb, Debian("bookworm"), testRun(t, d), WithKeep(tt.keep))
 				name = vm.Name()
 				if tt.fail {
 					tb.Errorf("the test failed")
@@ -176,7 +176,7 @@ func TestNewVMTeardownFailureFailsTheTest(t *testing.T) {
 	d := newMemDriver()
 	ft := newFakeTB()
 	ft.run(func(tb testing.TB) {
-		NewVM(tb, Debian("bookworm"), withDriver(d), WithKeep(KeepNever))
+		NewVM(tb, Debian("bookworm"), testRun(t, d), WithKeep(KeepNever))
 		d.deleteErrs = []error{fmt.Errorf("disk full: %w", backend.ErrInvalid)}
 	})
 	assert.True(t, ft.Failed())
@@ -186,7 +186,7 @@ func TestNewVMTeardownFailureFailsTheTest(t *testing.T) {
 func TestNewVMBadOptionsFailBeforeAnythingRuns(t *testing.T) {
 	d := newMemDriver()
 	ft := newFakeTB()
-	ft.run(func(tb testing.TB) { NewVM(tb, Distro("plan9", "4"), withDriver(d)) })
+	ft.run(func(tb testing.TB) { NewVM(tb, Distro("plan9", "4"), testRun(t, d)) })
 	assert.True(t, ft.Failed())
 	assert.Contains(t, ft.log(), `unknown distro "plan9"`)
 	assert.Empty(t, d.calls)
@@ -222,7 +222,7 @@ func TestNewVMKeepsTimeForTeardownBeforeTheTestDeadline(t *testing.T) {
 	ft.deadline = time.Now().Add(teardownFloor*2 + 300*time.Millisecond)
 	start := time.Now()
 	ft.runAs(fakeTBWithDeadline{ft}, func(tb testing.TB) {
-		NewVM(tb, Debian("bookworm"), withDriver(d), WithReadyTimeout(time.Hour))
+		NewVM(tb, Debian("bookworm"), testRun(t, d), WithReadyTimeout(time.Hour))
 	})
 	waited := time.Since(start)
 	assert.Less(t, waited, 2*time.Second, "the wait must end 2*grace before the deadline")
@@ -234,7 +234,7 @@ func TestMustRunFailsTheTestWithTheCommandsOutput(t *testing.T) {
 	d := newMemDriver()
 	ft := newFakeTB()
 	ft.run(func(tb testing.TB) {
-		vm := NewVM(tb, Debian("bookworm"), withDriver(d))
+		vm := NewVM(tb, Debian("bookworm"), testRun(t, d))
 		d.exec = func(*memMachine, []string) (int, string, string) { return 2, "", "ls: cannot access '/nope'" }
 		vm.MustRun(tb, "ls", "/nope")
 		tb.Errorf("unreachable")

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/orbtest/internal/runstate"
 )
 
 // An Option configures [NewVM] and [StartVM]. A [Spec] is an Option; the
@@ -51,6 +52,10 @@ type config struct {
 	keep          Keep
 	backend       string
 	logf          func(format string, args ...any)
+	mode          mode
+	stateDir      string // ORBTEST_STATE_DIR
+	runID         string
+	reaper        bool           // start the run's reaper with its pool
 	driver        backend.Driver // set by tests
 	errs          []error
 }
@@ -62,6 +67,9 @@ func defaultConfig() *config {
 		keep:          envKeep(),
 		backend:       envBackend(),
 		logf:          func(string, ...any) {},
+		stateDir:      runstate.Dir(),
+		runID:         RunID(),
+		reaper:        true,
 	}
 }
 
@@ -141,3 +149,9 @@ func WithLogf(logf func(format string, args ...any)) Option {
 
 // withDriver makes StartVM use d instead of selecting a backend. Tests only.
 func withDriver(d backend.Driver) Option { return optionFunc(func(c *config) { c.driver = d }) }
+
+// withRun puts the pool's state in stateDir under run ID id, and starts no
+// reaper. Tests only.
+func withRun(stateDir, id string) Option {
+	return optionFunc(func(c *config) { c.stateDir, c.runID, c.reaper = stateDir, id, false })
+}

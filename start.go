@@ -20,8 +20,8 @@ var ErrUnavailable = backend.ErrUnavailable
 const teardownTimeout = 2 * time.Minute
 
 // StartVM creates the machine that opts describe, waits until it is ready
-// and returns it. It is the core of [NewVM] for TestMain, tools and pools:
-// the caller owns the machine and must call [VM.Delete]. On error StartVM
+// and returns it, for TestMain and tools. It does not use the pool: the
+// machine is the caller's, who must call [VM.Delete]. On error StartVM
 // returns a nil VM and leaves nothing behind.
 //
 // Bad options are reported, all at once, before any backend is touched.
@@ -30,10 +30,11 @@ func StartVM(ctx context.Context, opts ...Option) (*VM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("orbtest: %w", err)
 	}
-	vm, err := prepare(ctx, c)
+	d, err := driverFor(ctx, c)
 	if err != nil {
 		return nil, err
 	}
+	vm := &VM{name: machineName(c.spec), spec: c.spec, driver: d, logf: c.logf}
 	if err := vm.start(ctx, c); err != nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 		defer cancel()
@@ -45,16 +46,16 @@ func StartVM(ctx context.Context, opts ...Option) (*VM, error) {
 	return vm, nil
 }
 
-// prepare selects the backend and names the machine; it creates nothing.
-func prepare(ctx context.Context, c *config) (*VM, error) {
-	d := c.driver
-	if d == nil {
-		var err error
-		if d, err = selectDriver(ctx, c.backend); err != nil {
-			return nil, fmt.Errorf("orbtest: %w", err)
-		}
+// driverFor returns the driver c asks for.
+func driverFor(ctx context.Context, c *config) (backend.Driver, error) {
+	if c.driver != nil {
+		return c.driver, nil
 	}
-	return &VM{name: machineName(c.spec), spec: c.spec, driver: d, logf: c.logf}, nil
+	d, err := selectDriver(ctx, c.backend)
+	if err != nil {
+		return nil, fmt.Errorf("orbtest: %w", err)
+	}
+	return d, nil
 }
 
 // start creates the machine and makes it ready: running, able to run a
@@ -69,11 +70,7 @@ func (vm *VM) start(ctx context.Context, c *config) error {
 		return fmt.Errorf("orbtest: create machine %q: %w", vm.name, deadlineHint(ctx, err))
 	}
 	created := time.Since(t0)
-	checks := []Check{Running(), CommandSucceeds("true")}
-	if vm.spec.cloudInit != "" {
-		checks = append(checks, CloudInitDone())
-	}
-	for _, ch := range checks {
+	for _, ch := range builtinChecks(vm.spec) {
 		if err := vm.waitFor(ctx, ch); err != nil {
 			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
 		}
@@ -92,6 +89,16 @@ func (vm *VM) start(ctx context.Context, c *config) error {
 	vm.logf("orbtest: machine %s ready after %s (created in %s; shell: %s)",
 		vm.name, time.Since(t0).Round(time.Millisecond), created.Round(time.Millisecond), vm.ShellCommand())
 	return nil
+}
+
+// builtinChecks are the checks every machine passes before anything else
+// runs in it.
+func builtinChecks(s Spec) []Check {
+	checks := []Check{Running(), CommandSucceeds("true")}
+	if s.cloudInit != "" {
+		checks = append(checks, CloudInitDone())
+	}
+	return checks
 }
 
 // create calls the backend's create, retrying transient failures and

@@ -1,0 +1,90 @@
+// Package backends chooses and probes the backend a run uses, for the
+// library, its reaper and the orbtest command alike.
+package backends
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/orbtest/internal/incus"
+	"github.com/orbtest/orbtest/internal/orbctl"
+)
+
+// Choice returns the backend ORBTEST_BACKEND names: orbstack, incus or
+// auto (the default).
+func Choice() string {
+	if v := strings.TrimSpace(os.Getenv("ORBTEST_BACKEND")); v != "" {
+		return strings.ToLower(v)
+	}
+	return "auto"
+}
+
+// Select returns a probed driver for choice ("orbstack", "incus" or
+// "auto": the first of the two that is installed and running). When none
+// is, the error wraps backend.ErrUnavailable and says what to do.
+func Select(ctx context.Context, choice string) (backend.Driver, error) {
+	switch choice {
+	case "orbstack":
+		return OrbStack(ctx)
+	case "incus":
+		return Incus(ctx)
+	case "auto":
+		d, oerr := OrbStack(ctx)
+		if oerr == nil {
+			return d, nil
+		}
+		d, ierr := Incus(ctx)
+		if ierr == nil {
+			return d, nil
+		}
+		return nil, fmt.Errorf("%w: no backend found (ORBTEST_BACKEND=auto): orbstack: %s; incus: %s",
+			backend.ErrUnavailable, stripClass(oerr), stripClass(ierr))
+	}
+	return nil, fmt.Errorf("bad backend %q: use orbstack, incus or auto", choice)
+}
+
+// OrbStack returns the OrbStack driver if orbctl is installed and OrbStack
+// is running.
+func OrbStack(ctx context.Context) (backend.Driver, error) {
+	path, err := orbctl.Find()
+	if err != nil {
+		return nil, unavailable("orbstack", err, "install OrbStack (macOS), or set ORBTEST_ORBCTL")
+	}
+	d := orbctl.New(path)
+	if _, err := d.Probe(ctx); err != nil {
+		return nil, unavailable("orbstack", err, "start it with: orbctl start")
+	}
+	return d, nil
+}
+
+// Incus returns the Incus driver, aimed at ORBTEST_INCUS_REMOTE when set,
+// if incus is installed and its daemon answers.
+func Incus(ctx context.Context) (backend.Driver, error) {
+	path, err := incus.Find()
+	if err != nil {
+		return nil, unavailable("incus", err, "run scripts/setup-incus.sh")
+	}
+	d := incus.New(path, incus.WithRemote(os.Getenv("ORBTEST_INCUS_REMOTE")))
+	if _, err := d.Probe(ctx); err != nil {
+		return nil, unavailable("incus", err, "start incusd, or run scripts/setup-incus.sh")
+	}
+	return d, nil
+}
+
+func unavailable(name string, err error, hint string) error {
+	if errors.Is(err, backend.ErrUnavailable) {
+		return fmt.Errorf("%s: %w; %s", name, err, hint)
+	}
+	return fmt.Errorf("%w: %s: %v; %s", backend.ErrUnavailable, name, err, hint)
+}
+
+// stripClass drops the leading class from a nested unavailable error, so
+// the combined message says it once.
+func stripClass(err error) string {
+	s := err.Error()
+	return strings.TrimPrefix(s, backend.ErrUnavailable.Error()+": ")
+}

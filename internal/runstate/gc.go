@@ -1,0 +1,89 @@
+package runstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orbtest/orbtest/internal/backend"
+)
+
+// DeleteRun deletes every machine of run that is not kept (found both in
+// the run's records and by name on the backend), then the run's records.
+// It returns how many machines it deleted. It is what the reaper and
+// `orbtest gc` do for a run that has ended.
+func DeleteRun(ctx context.Context, d backend.Driver, run *Run) (int, error) {
+	recs, err := run.Records()
+	if err != nil {
+		return 0, err
+	}
+	kept := map[string]bool{}
+	names := map[string]bool{}
+	for _, r := range recs {
+		if r.State == StateKept {
+			kept[r.Name] = true
+		} else {
+			names[r.Name] = true
+		}
+	}
+	ms, err := d.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range ms {
+		if RunOf(m.Name) == run.ID && !kept[m.Name] {
+			names[m.Name] = true
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	deleted := make(chan string, len(names))
+	for name := range names {
+		g.Go(func() error {
+			err := backend.Retry(gctx, func(ctx context.Context) error { return d.Delete(ctx, name) })
+			if err != nil && !errors.Is(err, backend.ErrNotFound) {
+				return fmt.Errorf("delete %s: %w", name, err)
+			}
+			deleted <- name
+			return nil
+		})
+	}
+	err = g.Wait()
+	close(deleted)
+	n := len(deleted)
+	if err != nil {
+		return n, err
+	}
+	if len(kept) > 0 {
+		return n, run.WithLock(func(tx *Tx) error {
+			for name := range names {
+				if err := tx.Remove(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return n, run.Remove()
+}
+
+// Sweep deletes the machines of ended runs that no reaper looks after:
+// runs under stateDir whose owner is dead and whose reaper is gone. Runs
+// it knows nothing of are left alone; `orbtest gc --all` deletes those.
+func Sweep(ctx context.Context, d backend.Driver, stateDir, current string) {
+	runs, err := Runs(stateDir)
+	if err != nil {
+		return
+	}
+	for _, r := range runs {
+		if r.ID == current || r.Alive() || Held(r.ReaperLock()) {
+			continue
+		}
+		if info, err := r.Info(); err == nil && info.Backend != d.Name() {
+			continue
+		}
+		_, _ = DeleteRun(ctx, d, r)
+	}
+}

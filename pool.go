@@ -1,0 +1,610 @@
+package orbtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/orbtest/internal/runstate"
+)
+
+// Pools.
+//
+// Every process of a run shares one pool per backend, kept in runstate's
+// files. A pool machine is cloned from a per-spec template that ran the
+// spec's setup once, leased to one test at a time, and reset between
+// tests: restored to a snapshot taken when it was first ready where the
+// backend has snapshots (Incus), re-cloned from the template where it does
+// not (OrbStack).
+
+// mode says how a test shares its machine.
+type mode int
+
+const (
+	modePool   mode = iota // exclusive lease of a reused machine, reset after the test
+	modeFresh              // a machine of its own, deleted after the test
+	modeShared             // one machine per spec shared by read-only tests, never reset
+)
+
+// Fresh gives the test a machine of its own that no other test has used
+// or will use: cloned from the spec's template and deleted when the test
+// ends. Use it for tests that change what a reset cannot undo, or that
+// must see a first boot.
+func Fresh() Option { return optionFunc(func(c *config) { c.mode = modeFresh }) }
+
+// Shared gives the test the one machine of its spec that every Shared test
+// of the run uses at the same time, and never resets. Use it for read-only
+// tests (inspecting packages, querying a service): they then cost nothing
+// after the first.
+func Shared() Option { return optionFunc(func(c *config) { c.mode = modeShared }) }
+
+// snapshotName is the snapshot a pool machine is reset to.
+const snapshotName = "orbtest-clean"
+
+// Defaults of ORBTEST_MAX_VMS and ORBTEST_MAX_CREATES.
+const (
+	defaultMaxVMs     = 4
+	defaultMaxCreates = 2
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+type pool struct {
+	d        backend.Driver
+	run      *runstate.Run
+	max      int // machines alive at once in the run, templates aside
+	creates  int // concurrent creates and clones in the run
+	features backend.Features
+	sf       singleflight.Group
+
+	mu   sync.Mutex
+	wake chan struct{} // closed when this process releases a machine
+}
+
+var pools sync.Map // poolKey -> *pool
+
+type poolKey struct {
+	d        backend.Driver
+	stateDir string
+	run      string
+}
+
+// poolFor returns this process's pool for driver d.
+func poolFor(ctx context.Context, d backend.Driver, c *config) (*pool, error) {
+	k := poolKey{d, c.stateDir, c.runID}
+	if p, ok := pools.Load(k); ok {
+		return p.(*pool), nil
+	}
+	info, err := d.Probe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("orbtest: %w", err)
+	}
+	pid, start := runstate.Owner()
+	run, err := runstate.OpenRun(c.stateDir, c.runID, runstate.RunInfo{
+		OwnerPID: pid, OwnerStart: start, Backend: d.Name(), Remote: os.Getenv("ORBTEST_INCUS_REMOTE"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := &pool{
+		d: d, run: run, features: info.Features,
+		max:     envInt("ORBTEST_MAX_VMS", defaultMaxVMs),
+		creates: envInt("ORBTEST_MAX_CREATES", defaultMaxCreates),
+		wake:    make(chan struct{}),
+	}
+	actual, loaded := pools.LoadOrStore(k, p)
+	if !loaded && c.reaper {
+		if err := startReaper(run); err != nil {
+			c.logf("orbtest: cannot start the reaper (machines of a crashed run are deleted by the next run's sweep or `orbtest gc`): %v", err)
+		}
+		go runstate.Sweep(context.WithoutCancel(ctx), d, c.stateDir, c.runID)
+	}
+	return actual.(*pool), nil
+}
+
+// poolKeyOf is the pool key of a spec: machines are interchangeable only
+// on one backend with one spec.
+func (p *pool) keyOf(s Spec) string { return p.d.Name() + "-" + s.Fingerprint()[:16] }
+
+// lease is a machine held by one test.
+type lease struct {
+	p    *pool
+	vm   *VM
+	rec  runstate.Record
+	lock *runstate.Lock
+}
+
+type plan int
+
+const (
+	planWait plan = iota
+	planReuse
+	planCreate
+)
+
+// acquire leases a machine of c's spec in c's mode, creating it when none
+// is free and the run is below its cap, and waiting when it is at the cap.
+func (p *pool) acquire(ctx context.Context, c *config) (*lease, error) {
+	key := p.keyOf(c.spec)
+	delay := 5 * time.Millisecond
+	waitingSince := time.Time{}
+	for {
+		p.mu.Lock()
+		wake := p.wake
+		p.mu.Unlock()
+		l, pl, evicted, inUse, err := p.reserve(c, key)
+		if err != nil {
+			return nil, err
+		}
+		if evicted != "" {
+			c.logf("orbtest: deleting idle machine %s to make room (ORBTEST_MAX_VMS=%d)", evicted, p.max)
+			p.deleteQuietly(context.WithoutCancel(ctx), evicted)
+		}
+		switch pl {
+		case planReuse:
+			if err := p.ready(ctx, c, l); err != nil {
+				return nil, err
+			}
+			return l, nil
+		case planCreate:
+			if err := p.build(ctx, c, l); err != nil {
+				return nil, err
+			}
+			return l, nil
+		}
+		if waitingSince.IsZero() {
+			waitingSince = time.Now()
+			c.logf("orbtest: waiting for a machine of %s: %d of %d in use (ORBTEST_MAX_VMS)", c.spec, inUse, p.max)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("orbtest: no machine of %s became free in %s (%d of %d in use; raise ORBTEST_MAX_VMS): %w",
+				c.spec, time.Since(waitingSince).Round(time.Millisecond), inUse, p.max, ctx.Err())
+		case <-wake:
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 250*time.Millisecond)
+	}
+}
+
+// reserve decides, under the run lock, whether to reuse a free machine,
+// create one, or wait.
+func (p *pool) reserve(c *config, key string) (l *lease, pl plan, evicted string, inUse int, err error) {
+	err = p.run.WithLock(func(tx *runstate.Tx) error {
+		recs, err := tx.Records()
+		if err != nil {
+			return err
+		}
+		role := roleOf(c.mode)
+		if c.mode != modeFresh {
+			for _, r := range recs {
+				if r.Key != key || r.Role != role || r.State == runstate.StateKept {
+					continue
+				}
+				if r.Role == runstate.RoleShared && r.State == runstate.StateReady {
+					lk, err := runstate.TryShared(p.run.LeasePath(r.Name))
+					if err != nil || lk == nil {
+						continue // being repaired
+					}
+					l, pl = p.newLease(c, r, lk), planReuse
+					return nil
+				}
+				lk, err := runstate.TryLock(p.run.LeasePath(r.Name))
+				if err != nil {
+					return err
+				}
+				if lk == nil {
+					continue // leased, or being created
+				}
+				if r.State != runstate.StateIdle {
+					// Its holder died mid-lease or mid-create: rebuild it.
+					p.run.Log("reclaim", r.Name)
+					r.State = runstate.StateCreating
+					if err := tx.Put(r); err != nil {
+						lk.Unlock()
+						return err
+					}
+					l, pl = p.newLease(c, r, lk), planCreate
+					return nil
+				}
+				r.State = runstate.StateLeased
+				if err := tx.Put(r); err != nil {
+					lk.Unlock()
+					return err
+				}
+				l, pl = p.newLease(c, r, lk), planReuse
+				return nil
+			}
+			if c.mode == modeShared && hasKey(recs, key, role) {
+				return nil // someone is creating it: wait
+			}
+		}
+		inUse = alive(recs)
+		if inUse >= p.max {
+			victim := p.evictable(recs, key)
+			if victim == "" {
+				return nil
+			}
+			if err := tx.Remove(victim); err != nil {
+				return err
+			}
+			p.run.Log("evict", victim)
+			evicted = victim
+		}
+		r := runstate.Record{Name: machineName(c.spec), Key: key, Spec: c.spec.String(), Role: role, State: runstate.StateCreating}
+		lk, err := runstate.TryLock(p.run.LeasePath(r.Name))
+		if err != nil || lk == nil {
+			return fmt.Errorf("orbtest: lock new machine %s: %v", r.Name, err)
+		}
+		if err := tx.Put(r); err != nil {
+			lk.Unlock()
+			return err
+		}
+		l, pl = p.newLease(c, r, lk), planCreate
+		return nil
+	})
+	if l != nil && pl != planWait {
+		p.run.Log("acquire", l.rec.Name)
+	}
+	return l, pl, evicted, inUse, err
+}
+
+// evictable returns an idle pool machine of another spec whose lease lock
+// is free, holding nothing: it is deleted to make room.
+func (p *pool) evictable(recs []runstate.Record, key string) string {
+	for _, r := range recs {
+		if r.Role != runstate.RolePool || r.State != runstate.StateIdle || r.Key == key {
+			continue
+		}
+		if lk, err := runstate.TryLock(p.run.LeasePath(r.Name)); err == nil && lk != nil {
+			lk.Unlock()
+			return r.Name
+		}
+	}
+	return ""
+}
+
+func roleOf(m mode) runstate.Role {
+	switch m {
+	case modeFresh:
+		return runstate.RoleFresh
+	case modeShared:
+		return runstate.RoleShared
+	}
+	return runstate.RolePool
+}
+
+func hasKey(recs []runstate.Record, key string, role runstate.Role) bool {
+	for _, r := range recs {
+		if r.Key == key && r.Role == role && r.State != runstate.StateKept {
+			return true
+		}
+	}
+	return false
+}
+
+// alive counts the machines that hold a place under ORBTEST_MAX_VMS.
+func alive(recs []runstate.Record) int {
+	n := 0
+	for _, r := range recs {
+		if r.Role != runstate.RoleTemplate && r.State != runstate.StateKept {
+			n++
+		}
+	}
+	return n
+}
+
+func (p *pool) newLease(c *config, r runstate.Record, lk *runstate.Lock) *lease {
+	return &lease{p: p, rec: r, lock: lk, vm: &VM{name: r.Name, spec: c.spec, driver: p.d, logf: c.logf}}
+}
+
+// build makes the lease's machine: a clone of the spec's template where the
+// backend can clone, else a machine provisioned on its own.
+func (p *pool) build(ctx context.Context, c *config, l *lease) (err error) {
+	vm := l.vm
+	t0 := time.Now()
+	defer func() {
+		if err != nil {
+			p.discard(context.WithoutCancel(ctx), l)
+		}
+	}()
+	// A reclaimed record may name a half-made machine.
+	if err := vm.driver.Delete(ctx, vm.name); err != nil && !errors.Is(err, backend.ErrNotFound) {
+		return fmt.Errorf("orbtest: clear machine %q: %w", vm.name, err)
+	}
+	tpl, err := p.template(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := p.withCreateSlot(ctx, c, func() error {
+		if tpl == "" {
+			return vm.startFresh(ctx, c)
+		}
+		return p.cloneFrom(ctx, c, tpl, vm)
+	}); err != nil {
+		return err
+	}
+	if p.features.Snapshot && l.rec.Role == runstate.RolePool {
+		if err := retry(ctx, func(ctx context.Context) error { return p.d.Snapshot(ctx, vm.name, snapshotName) }); err != nil {
+			return fmt.Errorf("orbtest: snapshot machine %q: %w", vm.name, err)
+		}
+	}
+	l.rec.State = runstate.StateLeased
+	if l.rec.Role == runstate.RoleShared {
+		l.rec.State = runstate.StateReady
+	}
+	if err := p.put(l.rec); err != nil {
+		return err
+	}
+	if l.rec.Role == runstate.RoleShared {
+		// Trade the creator's exclusive lock for a shared one, like every other user.
+		l.lock.Unlock()
+		if l.lock, err = runstate.TryShared(p.run.LeasePath(vm.name)); err != nil || l.lock == nil {
+			return fmt.Errorf("orbtest: share machine %q: %v", vm.name, err)
+		}
+	}
+	if err := p.userChecks(ctx, c, vm); err != nil {
+		return err
+	}
+	c.logf("orbtest: machine %s ready after %s (%s; shell: %s)", vm.name, time.Since(t0).Round(time.Millisecond), describe(l.rec.Role, tpl), vm.ShellCommand())
+	return nil
+}
+
+func describe(role runstate.Role, tpl string) string {
+	how := "created"
+	if tpl != "" {
+		how = "cloned from " + tpl
+	}
+	return string(role) + ", " + how
+}
+
+// ready prepares a reused machine for its new test.
+func (p *pool) ready(ctx context.Context, c *config, l *lease) error {
+	t0 := time.Now()
+	if _, err := l.vm.lookupAddress(ctx); err != nil {
+		c.logf("orbtest: machine %s has no address yet: %v", l.vm.name, err)
+	}
+	if err := p.userChecks(ctx, c, l.vm); err != nil {
+		l.release(context.WithoutCancel(ctx), KeepNever, false)
+		return err
+	}
+	c.logf("orbtest: leased machine %s (%s, reused) in %s", l.vm.name, l.rec.Role, time.Since(t0).Round(time.Microsecond))
+	return nil
+}
+
+func (p *pool) userChecks(ctx context.Context, c *config, vm *VM) error {
+	for _, ch := range c.checks {
+		if err := vm.waitFor(ctx, ch); err != nil {
+			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
+		}
+	}
+	return nil
+}
+
+// template returns the name of the spec's template, building it once per
+// run: once per process through singleflight, once per run through a lock
+// file. It returns "" when the backend cannot clone.
+func (p *pool) template(ctx context.Context, c *config) (string, error) {
+	if !p.features.Clone {
+		return "", nil
+	}
+	key := p.keyOf(c.spec)
+	name := fmt.Sprintf("%s-%s-%s-tpl", NamePrefix, p.run.ID, c.spec.Fingerprint()[:6])
+	v, err, _ := p.sf.Do(key, func() (any, error) {
+		lk, err := runstate.LockWait(ctx, p.run.TemplatePath(key))
+		if err != nil {
+			return "", fmt.Errorf("orbtest: wait for template %s: %w", name, err)
+		}
+		defer lk.Unlock()
+		ready := false
+		if err := p.run.WithLock(func(tx *runstate.Tx) error {
+			recs, err := tx.Records()
+			for _, r := range recs {
+				if r.Name == name && r.State == runstate.StateReady {
+					ready = true
+				}
+			}
+			if err != nil || ready {
+				return err
+			}
+			return tx.Put(runstate.Record{Name: name, Key: key, Spec: c.spec.String(), Role: runstate.RoleTemplate, State: runstate.StateCreating})
+		}); err != nil || ready {
+			return name, err
+		}
+		// A template left half-built by a dead process is rebuilt.
+		if err := p.d.Delete(ctx, name); err != nil && !errors.Is(err, backend.ErrNotFound) {
+			return "", fmt.Errorf("orbtest: clear template %q: %w", name, err)
+		}
+		t0 := time.Now()
+		tvm := &VM{name: name, spec: c.spec, driver: p.d, logf: c.logf}
+		err = p.withCreateSlot(ctx, c, func() error {
+			if err := tvm.startFresh(ctx, c); err != nil {
+				return err
+			}
+			_, _ = tvm.Exec(ctx, Command("sync").AsUser("root"))
+			return retry(ctx, func(ctx context.Context) error { return p.d.Stop(ctx, name) })
+		})
+		if err != nil {
+			p.deleteQuietly(context.WithoutCancel(ctx), name)
+			_ = p.run.WithLock(func(tx *runstate.Tx) error { return tx.Remove(name) })
+			return "", fmt.Errorf("orbtest: build template for %s: %w", c.spec, err)
+		}
+		c.logf("orbtest: template %s for %s built in %s", name, c.spec, time.Since(t0).Round(time.Millisecond))
+		return name, p.run.WithLock(func(tx *runstate.Tx) error {
+			return tx.Put(runstate.Record{Name: name, Key: key, Spec: c.spec.String(), Role: runstate.RoleTemplate, State: runstate.StateReady})
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// startFresh creates vm and makes it ready to provision and use: the
+// built-in checks, then files and setup steps.
+func (vm *VM) startFresh(ctx context.Context, c *config) error {
+	cc := *c
+	cc.checks = nil // user checks run per lease
+	return vm.start(ctx, &cc)
+}
+
+// cloneFrom makes vm a running, ready clone of template tpl.
+func (p *pool) cloneFrom(ctx context.Context, c *config, tpl string, vm *VM) error {
+	if err := retry(ctx, func(ctx context.Context) error {
+		err := p.d.Clone(ctx, tpl, vm.name)
+		if errors.Is(err, backend.ErrExists) {
+			return nil // an earlier attempt made it
+		}
+		return err
+	}); err != nil {
+		return fmt.Errorf("orbtest: clone %q to %q: %w", tpl, vm.name, err)
+	}
+	return p.boot(ctx, c, vm)
+}
+
+// boot starts vm and waits for the built-in checks.
+func (p *pool) boot(ctx context.Context, c *config, vm *VM) error {
+	if err := retry(ctx, func(ctx context.Context) error { return p.d.Start(ctx, vm.name) }); err != nil {
+		return fmt.Errorf("orbtest: start machine %q: %w", vm.name, err)
+	}
+	vm.mu.Lock()
+	vm.addr = ""
+	vm.mu.Unlock()
+	for _, ch := range builtinChecks(vm.spec) {
+		if err := vm.waitFor(ctx, ch); err != nil {
+			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
+		}
+	}
+	if _, err := vm.lookupAddress(ctx); err != nil {
+		c.logf("orbtest: machine %s has no address yet: %v", vm.name, err)
+	}
+	return nil
+}
+
+// withCreateSlot runs fn holding one of the run's ORBTEST_MAX_CREATES create
+// slots, waiting for one when all are taken.
+func (p *pool) withCreateSlot(ctx context.Context, c *config, fn func() error) error {
+	delay := 5 * time.Millisecond
+	logged := false
+	for {
+		for i := range p.creates {
+			lk, err := runstate.TryLock(p.run.SlotPath(i))
+			if err != nil {
+				return err
+			}
+			if lk != nil {
+				defer lk.Unlock()
+				return fn()
+			}
+		}
+		if !logged {
+			logged = true
+			c.logf("orbtest: waiting for a create slot (%d creates at once, ORBTEST_MAX_CREATES)", p.creates)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("orbtest: wait for a create slot: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 250*time.Millisecond)
+	}
+}
+
+// release hands the machine back when its test ends: kept for debugging,
+// deleted (fresh), reset for the next test (pool), or just let go (shared).
+func (l *lease) release(ctx context.Context, keep Keep, failed bool) error {
+	p, vm := l.p, l.vm
+	defer p.notify()
+	defer l.lock.Unlock()
+	if l.rec.Role == runstate.RoleShared {
+		p.run.Log("release", vm.name)
+		return nil
+	}
+	if keep == KeepAlways || keep == KeepFailed && failed {
+		vm.kept = true
+		l.rec.State = runstate.StateKept
+		p.run.Log("keep", vm.name)
+		return p.put(l.rec)
+	}
+	t0 := time.Now()
+	if l.rec.Role == runstate.RoleFresh || !p.features.Snapshot && !p.features.Clone {
+		p.run.Log("release", vm.name)
+		if err := p.discard(ctx, l); err != nil {
+			return err
+		}
+		vm.logf("orbtest: deleted machine %s (%s)", vm.name, time.Since(t0).Round(time.Millisecond))
+		return nil
+	}
+	if err := p.reset(ctx, vm); err != nil {
+		vm.logf("orbtest: reset of machine %s failed, deleting it: %v", vm.name, err)
+		p.run.Log("release", vm.name)
+		return p.discard(ctx, l)
+	}
+	l.rec.State = runstate.StateIdle
+	p.run.Log("release", vm.name)
+	if err := p.put(l.rec); err != nil {
+		return err
+	}
+	vm.logf("orbtest: reset machine %s for the next test (%s)", vm.name, time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+// reset brings a pool machine back to the state it had when first ready.
+func (p *pool) reset(ctx context.Context, vm *VM) error {
+	if p.features.Snapshot {
+		if err := retry(ctx, func(ctx context.Context) error { return p.d.Restore(ctx, vm.name, snapshotName) }); err != nil {
+			return err
+		}
+		return p.boot(ctx, &config{logf: vm.logf}, vm)
+	}
+	tpl := fmt.Sprintf("%s-%s-%s-tpl", NamePrefix, p.run.ID, vm.spec.Fingerprint()[:6])
+	if !p.features.Clone {
+		return errors.New("the backend can neither snapshot nor clone")
+	}
+	if err := retry(ctx, func(ctx context.Context) error { return p.d.Delete(ctx, vm.name) }); err != nil && !errors.Is(err, backend.ErrNotFound) {
+		return err
+	}
+	return p.withCreateSlot(ctx, &config{logf: vm.logf}, func() error {
+		return p.cloneFrom(ctx, &config{logf: vm.logf}, tpl, vm)
+	})
+}
+
+// discard deletes the lease's machine and its record.
+func (p *pool) discard(ctx context.Context, l *lease) error {
+	err := retry(ctx, func(ctx context.Context) error { return p.d.Delete(ctx, l.vm.name) })
+	if err != nil && !errors.Is(err, backend.ErrNotFound) {
+		return fmt.Errorf("orbtest: delete machine %q: %w (delete it by hand: %s)", l.vm.name, err, p.d.DeleteCommand(l.vm.name))
+	}
+	l.vm.mu.Lock()
+	l.vm.deleted = true
+	l.vm.mu.Unlock()
+	return p.run.WithLock(func(tx *runstate.Tx) error { return tx.Remove(l.vm.name) })
+}
+
+func (p *pool) deleteQuietly(ctx context.Context, name string) {
+	_ = retry(ctx, func(ctx context.Context) error { return p.d.Delete(ctx, name) })
+}
+
+func (p *pool) put(r runstate.Record) error {
+	return p.run.WithLock(func(tx *runstate.Tx) error { return tx.Put(r) })
+}
+
+// notify wakes this process's waiters after a release.
+func (p *pool) notify() {
+	p.mu.Lock()
+	close(p.wake)
+	p.wake = make(chan struct{})
+	p.mu.Unlock()
+}

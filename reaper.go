@@ -1,0 +1,97 @@
+package orbtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/orbtest/orbtest/internal/backends"
+	"github.com/orbtest/orbtest/internal/runstate"
+)
+
+// The reaper.
+//
+// t.Cleanup does not run when a test binary is killed, times out or
+// crashes, and pool machines outlive each test on purpose. So the first
+// process of a run starts a reaper: the test binary itself, started again
+// in its own session with ORBTEST_REAPER naming the run's directory. It
+// holds the run's reaper lock, polls the run's owner (the go command, or
+// the test binary when run on its own), and when the owner is gone deletes
+// every machine of the run that is not kept, then the run's directory.
+
+const reaperEnv = "ORBTEST_REAPER"
+
+// reaperPoll is how often the reaper checks whether the run's owner lives.
+const reaperPoll = 500 * time.Millisecond
+
+func init() {
+	if dir := os.Getenv(reaperEnv); dir != "" {
+		os.Exit(reap(dir))
+	}
+}
+
+// startReaper starts the run's reaper unless one is running, and waits
+// until it holds its lock, so a crash right after is covered.
+func startReaper(run *runstate.Run) error {
+	if runstate.Held(run.ReaperLock()) {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(run.ReaperLog(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), reaperEnv+"="+run.Dir)
+	cmd.Stdout, cmd.Stderr = logf, logf // never the test's pipes: go test would wait on them
+	cmd.SysProcAttr = detached()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait() // reap the process if it exits before this one
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if runstate.Held(run.ReaperLock()) {
+			return nil
+		}
+	}
+	return errors.New("the reaper did not start within 5s; see " + run.ReaperLog())
+}
+
+// reap is the reaper's main function.
+func reap(dir string) int {
+	run := &runstate.Run{ID: filepath.Base(dir), Dir: dir}
+	lk, err := runstate.TryLock(run.ReaperLock())
+	if err != nil || lk == nil {
+		return 0 // another reaper has the run
+	}
+	defer lk.Unlock()
+	info, err := run.Info()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "orbtest reaper: %v\n", err)
+		return 1
+	}
+	for runstate.Alive(info.OwnerPID, info.OwnerStart) {
+		time.Sleep(reaperPoll)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	d, err := backends.Select(ctx, info.Backend)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "orbtest reaper: run %s: %v\n", run.ID, err)
+		return 1
+	}
+	n, err := runstate.DeleteRun(ctx, d, run)
+	fmt.Fprintf(os.Stderr, "orbtest reaper: run %s ended; deleted %d machines (err: %v)\n", run.ID, n, err)
+	if err != nil {
+		return 1
+	}
+	return 0
+}
