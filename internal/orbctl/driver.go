@@ -1,6 +1,7 @@
 package orbctl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,8 @@ type Driver struct {
 
 	mu       sync.Mutex
 	features *Features // from the first successful `orbctl version`
+
+	users sync.Map // machine name -> default user, for home directories
 }
 
 var _ backend.Driver = (*Driver)(nil)
@@ -234,11 +237,24 @@ func (d *Driver) List(ctx context.Context) ([]backend.Machine, error) {
 // such a line and exits 1 is reported as an orbctl failure.
 func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest) (int, error) {
 	what := fmt.Sprintf("run %q", name)
-	args, err := RunArgs(name, req.User, req.Dir, req.Argv)
+	if _, err := RunArgs(name, req.User, cmp.Or(req.Dir, "/"), req.Argv); err != nil {
+		return -1, fmt.Errorf("orbctl %s: %w", what, err) // bad input runs nothing
+	}
+	env, err := ExecEnv(req.Env)
 	if err != nil {
 		return -1, fmt.Errorf("orbctl %s: %w", what, err)
 	}
-	env, err := ExecEnv(req.Env)
+	dir := req.Dir
+	if dir == "" {
+		// Without -w orbctl forwards the Mac's working directory, which an
+		// isolated machine does not have: run in the user's home instead.
+		home, err := d.home(ctx, name, req.User)
+		if err != nil {
+			return -1, fmt.Errorf("orbctl %s: %w", what, err)
+		}
+		dir = home
+	}
+	args, err := RunArgs(name, req.User, dir, req.Argv)
 	if err != nil {
 		return -1, fmt.Errorf("orbctl %s: %w", what, err)
 	}
@@ -264,6 +280,33 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 		return -1, fmt.Errorf("orbctl %s: %w", what, err)
 	}
 	return ce.ExitCode, nil
+}
+
+// home returns the home directory of user in machine name, or of its
+// default user when user is empty: /root for root, /home/USER otherwise, as
+// OrbStack creates them.
+func (d *Driver) home(ctx context.Context, name, user string) (string, error) {
+	if user == "" {
+		if u, ok := d.users.Load(name); ok {
+			user = u.(string)
+		} else {
+			m, err := d.Inspect(ctx, name)
+			if err != nil {
+				return "", err
+			}
+			user = m.User
+			if user != "" {
+				d.users.Store(name, user)
+			}
+		}
+	}
+	switch user {
+	case "":
+		return "/", nil
+	case "root":
+		return "/root", nil
+	}
+	return "/home/" + user, nil
 }
 
 // Push copies host file hostPath into machine name at the absolute

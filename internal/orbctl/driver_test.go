@@ -354,7 +354,7 @@ func TestDriverExecExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		s := newStub(t)
 		s.respond(t, "run", "", tt.stderr, tt.code)
-		code, err := New(s.path).Exec(context.Background(), "orbtest-m1", backend.ExecRequest{Argv: []string{"true"}})
+		code, err := New(s.path).Exec(context.Background(), "orbtest-m1", backend.ExecRequest{Argv: []string{"true"}, User: "root"})
 		if code != tt.wantCode {
 			t.Errorf("%s: exit code %d, want %d", tt.reason, code, tt.wantCode)
 		}
@@ -400,7 +400,7 @@ func TestDriverExecContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	code, err := New(s.path).Exec(ctx, "orbtest-m1", backend.ExecRequest{Argv: []string{"sleep", "10"}})
+	code, err := New(s.path).Exec(ctx, "orbtest-m1", backend.ExecRequest{Argv: []string{"sleep", "10"}, Dir: "/tmp"})
 	if code != -1 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Exec past its deadline = %d, %v; want -1 and a deadline error", code, err)
 	}

@@ -83,6 +83,16 @@ func TestFakeLifecycle(t *testing.T) {
 	if stderr.String() != "oops\n" {
 		t.Errorf("Exec stderr = %q", stderr.String())
 	}
+	// Without a Dir, commands run in the user's home, never the host's cwd.
+	for user, want := range map[string]string{"": "/home/alice", "root": "/root"} {
+		var pwd bytes.Buffer
+		if _, err := d.Exec(ctx, name, backend.ExecRequest{Argv: []string{"pwd"}, User: user, Stdout: &pwd}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(pwd.String()); !strings.HasSuffix(got, want) {
+			t.Errorf("pwd as %q = %q, want a path ending in %s", user, got, want)
+		}
+	}
 	if code, err := d.Exec(ctx, name, backend.ExecRequest{Argv: []string{"false"}}); code != 1 || err != nil {
 		t.Errorf("guest false = %d, %v; want 1, nil", code, err)
 	}
