@@ -1,0 +1,145 @@
+package fakeorbctl
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseRunFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    runOpts
+		rest    []string
+		wantErr string
+	}{
+		{[]string{"uname", "-a"}, runOpts{}, []string{"uname", "-a"}, ""},
+		{[]string{"-m", "foo", "uname", "-a", "--shell"}, runOpts{machine: "foo"}, []string{"uname", "-a", "--shell"}, ""},
+		{[]string{"--machine=foo", "-u", "root", "-w", "/srv", "-s", "ls"}, runOpts{machine: "foo", user: "root", workdir: "/srv", shell: true}, []string{"ls"}, ""},
+		{[]string{"--machine", "-ubuntu", "id"}, runOpts{machine: "-ubuntu"}, []string{"id"}, ""},
+		{[]string{"-shell=true", "-p", "x"}, runOpts{shell: true, path: true}, []string{"x"}, ""},
+		{[]string{"--unknown=1", "x"}, runOpts{}, []string{"x"}, ""}, // pairs with unknown keys are ignored
+		{[]string{"-m", "foo"}, runOpts{machine: "foo"}, []string{}, ""},
+		{[]string{}, runOpts{}, []string{}, ""},
+		{[]string{"-m", "foo", "--", "true"}, runOpts{}, nil, "unknown flag --"},
+		{[]string{"-x", "true"}, runOpts{}, nil, "unknown flag -x"},
+		{[]string{"-m"}, runOpts{}, nil, "missing value for flag -m"},
+	} {
+		o, rest, err := parseRunFlags(tc.args)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("%q: err %v, want %q", tc.args, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || o != tc.want || !slices.Equal(rest, tc.rest) {
+			t.Errorf("%q: %+v %q %v; want %+v %q", tc.args, o, rest, err, tc.want, tc.rest)
+		}
+	}
+}
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	r := run(t, f, "", "run", "true")
+	if r.code != 1 || !strings.Contains(r.stderr, "To create a Linux machine:\n    orb create ubuntu\n") {
+		t.Errorf("run with no machines: %+v", r)
+	}
+	ok(t, f, "create", "debian", "m1")
+	root := f.Root("m1")
+
+	// Working directory: the user's home, or -w (absolute in the machine, created).
+	if out := ok(t, f, "run", "-m", "m1", "pwd"); out != filepath.Join(root, "home", "alice")+"\n" {
+		t.Errorf("pwd = %q", out)
+	}
+	if out := ok(t, f, "run", "-m", "m1", "-w", "/srv/app", "pwd"); out != filepath.Join(root, "srv", "app")+"\n" {
+		t.Errorf("pwd -w = %q", out)
+	}
+	if out := ok(t, f, "run", "-m", "m1", "-u", "root", "pwd"); out != filepath.Join(root, "root")+"\n" {
+		t.Errorf("pwd -u root = %q", out)
+	}
+
+	// A clean environment, plus what ORBENV forwards.
+	f.Set("ORBENV", "FOO:MISSING")
+	f.Set("FOO", "bar baz")
+	f.Set("LEAKED", "no")
+	out := ok(t, f, "run", "-m", "m1", "-u", "bob", "env")
+	got := strings.Split(strings.TrimSpace(out), "\n")
+	slices.Sort(got)
+	want := []string{
+		"FOO=bar baz",
+		"HOME=" + filepath.Join(root, "home", "bob"),
+		"LOGNAME=bob",
+		"ORB_MACHINE=m1",
+		"PATH=" + filepath.Join(root, "usr/local/bin") + ":" + filepath.Join(root, "usr/bin") + ":" + f.pathVar(),
+		"USER=bob",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("env:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Exit codes, stdin byte-exact, arguments verbatim.
+	if r := run(t, f, "", "run", "-m", "m1", "sh", "-c", "exit 7"); r.code != 7 {
+		t.Errorf("exit 7 -> %d", r.code)
+	}
+	in := "line 1\n\x00binary\r\nno newline at end"
+	if r := run(t, f, in, "run", "-m", "m1", "cat"); r.stdout != in || r.code != 0 {
+		t.Errorf("stdin not forwarded byte-exact: %q", r.stdout)
+	}
+	if out := ok(t, f, "run", "-m", "m1", "printf", "[%s]", "a b", "-c", "--", "$HOME"); out != "[a b][-c][--][$HOME]" {
+		t.Errorf("args = %q", out)
+	}
+	if out := ok(t, f, "run", "-m", "m1", "-s", "echo", "$USER", "&&", "echo", "two"); out != "alice\ntwo\n" {
+		t.Errorf("-s = %q", out)
+	}
+	wantErr(t, f, 127, "no-such-program: command not found", "run", "-m", "m1", "no-such-program")
+	os.WriteFile(filepath.Join(root, "home", "alice", "noexec.sh"), []byte("#!/bin/sh\n"), 0o644)
+	wantErr(t, f, 126, "./noexec.sh: permission denied", "run", "-m", "m1", "./noexec.sh")
+
+	// Programs in the machine: relative, absolute (machine first), on PATH.
+	os.WriteFile(filepath.Join(root, "home", "alice", "hello.sh"), []byte("#!/bin/sh\necho hello from $0\n"), 0o755)
+	if out := ok(t, f, "run", "-m", "m1", "./hello.sh"); !strings.HasPrefix(out, "hello from ") {
+		t.Errorf("relative program: %q", out)
+	}
+	if out := ok(t, f, "run", "-m", "m1", "/home/alice/hello.sh"); !strings.HasPrefix(out, "hello from "+root) {
+		t.Errorf("absolute program: %q", out)
+	}
+	if out := ok(t, f, "run", "-m", "m1", "/bin/sh", "-c", "echo host sh"); out != "host sh\n" {
+		t.Errorf("host program: %q", out)
+	}
+
+	// "--" is a flag to orbctl run, and rejected.
+	r = wantErr(t, f, 1, "Error: unknown flag --\n", "run", "-m", "m1", "--", "true")
+	if !strings.Contains(r.stderr, "Usage:\n  orbctl run [flags] -- [COMMAND] [ARGS]...") {
+		t.Errorf("no usage: %q", r.stderr)
+	}
+	wantErr(t, f, 1, "Error: missing value for flag -w", "run", "-m", "m1", "-w")
+
+	// Unknown machine; aliases.
+	r = wantErr(t, f, 1, "[-32098] machine not found: 'ghost'", "run", "-m", "ghost", "true")
+	if r.stderr != "\n[-32098] machine not found: 'ghost'\n" {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	ok(t, f, "exec", "-m", "m1", "true")
+	ok(t, f, "shell", "-m", "m1", "true")
+}
+
+func TestRunAutoStartsAndSystemctl(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	ok(t, f, "create", "debian", "m1")
+	ok(t, f, "stop")
+	if out := ok(t, f, "run", "-m", "m1", "systemctl", "is-system-running", "--wait"); out != "running\n" {
+		t.Errorf("is-system-running = %q", out)
+	}
+	if state(t, f, "m1") != "running" || f.Status() != "running" {
+		t.Errorf("run did not start the machine: %s, OrbStack %s", state(t, f, "m1"), f.Status())
+	}
+	f.Set(EnvSystemd, "degraded")
+	if r := run(t, f, "", "run", "-m", "m1", "systemctl", "--wait", "is-system-running"); r.code != 1 || r.stdout != "degraded\n" {
+		t.Errorf("degraded: %+v", r)
+	}
+	ok(t, f, "run", "-m", "m1", "systemctl", "restart", "nginx")
+}
