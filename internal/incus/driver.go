@@ -1,0 +1,199 @@
+package incus
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/orbtest/internal/cmdrun"
+)
+
+// EnvPath names the environment variable that overrides the incus binary.
+const EnvPath = "ORBTEST_INCUS"
+
+// EnvRemote names the environment variable a caller reads to pick a remote
+// (see WithRemote); the driver itself does not read it.
+const EnvRemote = "ORBTEST_INCUS_REMOTE"
+
+// Find returns the incus binary to run: $ORBTEST_INCUS when set (it must
+// exist), otherwise "incus" looked up in PATH. The error wraps
+// backend.ErrUnavailable.
+func Find() (string, error) {
+	if p := os.Getenv(EnvPath); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("incus: %s=%q: %w: %w", EnvPath, p, backend.ErrUnavailable, err)
+		}
+		return p, nil
+	}
+	p, err := exec.LookPath("incus")
+	if err != nil {
+		return "", fmt.Errorf("incus: %w: %w", backend.ErrUnavailable, err)
+	}
+	return p, nil
+}
+
+// Option configures a Driver.
+type Option func(*Driver)
+
+// WithRemote makes the driver address remote ("remote:name") instead of the
+// client's default remote. Callers read it from $ORBTEST_INCUS_REMOTE.
+func WithRemote(remote string) Option { return func(d *Driver) { d.b.Remote = remote } }
+
+// WithImageServer sets the remote consulted when no local image matches
+// (default DefaultImageServer); "" disables the fallback.
+func WithImageServer(remote string) Option { return func(d *Driver) { d.imageServer = remote } }
+
+// Driver drives Incus through its CLI. It implements backend.Driver and is
+// safe for concurrent use.
+type Driver struct {
+	path        string
+	b           Builder
+	imageServer string
+
+	mu     sync.Mutex
+	images map[ImageQuery]string // resolved image references
+	users  map[userKey]Account   // accounts looked up in machines
+	defs   map[string]string     // machine -> default user
+	arches map[string]bool       // server architectures, from serverInfo
+}
+
+type userKey struct{ machine, user string }
+
+var _ backend.Driver = (*Driver)(nil)
+
+// New returns a driver that runs the incus binary at path (see Find).
+func New(path string, opts ...Option) *Driver {
+	d := &Driver{
+		path:        path,
+		imageServer: DefaultImageServer,
+		images:      map[ImageQuery]string{},
+		users:       map[userKey]Account{},
+		defs:        map[string]string{},
+	}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// Name returns "incus".
+func (d *Driver) Name() string { return "incus" }
+
+// Remote returns the remote the driver addresses ("" is the default one).
+func (d *Driver) Remote() string { return d.b.Remote }
+
+// run runs incus with args under the timeout of op.
+func (d *Driver) run(ctx context.Context, op backend.Op, args []string) (cmdrun.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, backend.Timeout(op))
+	defer cancel()
+	return cmdrun.Run(ctx, cmdrun.Cmd{Args: append([]string{d.path}, args...)})
+}
+
+// Probe checks that the incus server answers and reports its version and
+// features. It starts nothing.
+func (d *Driver) Probe(ctx context.Context) (backend.Info, error) {
+	info, err := d.serverInfo(ctx)
+	if err != nil {
+		return backend.Info{}, err
+	}
+	return backend.Info{
+		Backend: "incus",
+		Version: info.Environment.ServerVersion,
+		Features: backend.Features{
+			Clone:     true,
+			Snapshot:  true,
+			Isolated:  true,
+			Limits:    true,
+			CloudInit: true,
+		},
+	}, nil
+}
+
+// serverInfo queries /1.0 and remembers the server's architectures.
+func (d *Driver) serverInfo(ctx context.Context) (ServerInfo, error) {
+	args, err := d.b.ServerInfo()
+	if err != nil {
+		return ServerInfo{}, err
+	}
+	res, err := d.run(ctx, backend.OpQuery, args)
+	if err != nil {
+		return ServerInfo{}, wrap("info", d.b.Remote, err)
+	}
+	info, err := ParseServerInfo(res.Stdout)
+	if err != nil {
+		return ServerInfo{}, fmt.Errorf("incus info %q: %w", d.b.Remote, err)
+	}
+	d.mu.Lock()
+	d.arches = map[string]bool{}
+	for _, a := range info.Environment.Architectures {
+		d.arches[a] = true
+	}
+	d.mu.Unlock()
+	return info, nil
+}
+
+// ShellCommand is the command a person runs for a root login shell in the
+// machine.
+func (d *Driver) ShellCommand(name string) string {
+	return shellJoin(d.path, "exec", instanceRef(d.b.Remote, name), "--", "bash", "-l")
+}
+
+// DeleteCommand is the command a person runs to delete the machine.
+func (d *Driver) DeleteCommand(name string) string {
+	return shellJoin(d.path, "delete", "--force", instanceRef(d.b.Remote, name))
+}
+
+// shellJoin joins words for a POSIX shell, quoting the ones that need it.
+func shellJoin(words ...string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = shellQuote(w)
+	}
+	return strings.Join(q, " ")
+}
+
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./:=@%+,", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// forget drops what the driver cached about a machine.
+func (d *Driver) forget(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.defs, name)
+	for k := range d.users {
+		if k.machine == name {
+			delete(d.users, k)
+		}
+	}
+}
+
+// sleep waits for dur or until ctx ends.
+func sleep(ctx context.Context, dur time.Duration) error {
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,233 @@
+package incus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/orbtest/orbtest/internal/backend"
+)
+
+// Create creates and starts a container: resolve the image, "incus init"
+// with the spec's limits, cloud-init user data and default user recorded in
+// config key user.orbtest.user, "incus start", then (when spec.User is set)
+// create that user with passwordless sudo. It returns once the container
+// runs. When it fails for any reason but ErrExists it deletes the container
+// (if there is one), so nothing is left behind.
+//
+// Unlike OrbStack, whose default user is the Mac user, a machine created
+// with an empty spec.User has root as its default user. spec.HostAccess is
+// unsupported: Incus machines never share the host's files.
+func (d *Driver) Create(ctx context.Context, name string, spec backend.Spec) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if spec.HostAccess {
+		return fmt.Errorf("incus create %q: host access (shared files, keys, agent): %w", name, backend.ErrUnsupported)
+	}
+	if spec.User != "" && spec.User != "root" {
+		if err := ValidateUser(spec.User); err != nil {
+			return err
+		}
+	}
+	image, err := d.ResolveImage(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("incus create %q: %w", name, err)
+	}
+	opts := InitOptions{CPUs: spec.CPUs, MemoryMiB: spec.MemoryMiB, DiskMiB: spec.DiskMiB, CloudInit: spec.CloudInit}
+	if spec.User != "" && spec.User != "root" {
+		opts.Config = map[string]string{UserConfigKey: spec.User}
+	}
+	args, err := d.b.Init(image, name, opts)
+	if err != nil {
+		return err
+	}
+	d.forget(name)
+	if _, err := d.run(ctx, backend.OpCreate, args); err != nil {
+		werr := wrap("create", name, err)
+		if !errors.Is(werr, backend.ErrExists) {
+			d.cleanup(ctx, name) // a timed-out init may have left a record
+		}
+		return werr
+	}
+	if err := d.boot(ctx, name, spec.User); err != nil {
+		d.cleanup(ctx, name)
+		return err
+	}
+	return nil
+}
+
+// boot starts a freshly created container and adds its default user.
+func (d *Driver) boot(ctx context.Context, name, user string) error {
+	if err := d.Start(ctx, name); err != nil {
+		return err
+	}
+	if user == "" || user == "root" {
+		return nil
+	}
+	return d.addUser(ctx, name, user)
+}
+
+// cleanup deletes a half-built container, whatever ctx says.
+func (d *Driver) cleanup(ctx context.Context, name string) {
+	_ = d.Delete(context.WithoutCancel(ctx), name) // best effort: the caller reports the first error
+}
+
+// Clone copies src to a new, stopped container dst ("incus copy
+// --instance-only"; copy-on-write on btrfs). src may be running.
+func (d *Driver) Clone(ctx context.Context, src, dst string) error {
+	args, err := d.b.Copy(src, dst)
+	if err != nil {
+		return err
+	}
+	d.forget(dst)
+	if _, err := d.run(ctx, backend.OpClone, args); err != nil {
+		return wrapAs(fmt.Sprintf("incus copy %q to %q", src, dst), err)
+	}
+	return nil
+}
+
+// Start starts a container and returns once it runs. Starting a running
+// container is not an error.
+func (d *Driver) Start(ctx context.Context, name string) error {
+	args, err := d.b.Start(name)
+	if err != nil {
+		return err
+	}
+	if _, err := d.run(ctx, backend.OpStart, args); err != nil {
+		if alreadyIn(err, "running") {
+			return nil
+		}
+		return wrap("start", name, err)
+	}
+	return nil
+}
+
+// stopGrace is how long Stop waits for a clean shutdown before it kills.
+const stopGrace = 20 * time.Second
+
+// Stop shuts a container down cleanly, and kills it when that takes longer
+// than 20s. Stopping a stopped container is not an error.
+func (d *Driver) Stop(ctx context.Context, name string) error {
+	args, err := d.b.Stop(name, StopOptions{Timeout: stopGrace})
+	if err != nil {
+		return err
+	}
+	_, err = d.run(ctx, backend.OpStop, args)
+	if err == nil || alreadyIn(err, "stopped") {
+		return nil
+	}
+	if werr := wrap("stop", name, err); errors.Is(werr, backend.ErrNotFound) || errors.Is(werr, backend.ErrUnavailable) || ctx.Err() != nil {
+		return werr
+	}
+	args, _ = d.b.Stop(name, StopOptions{Force: true})
+	if _, err := d.run(ctx, backend.OpStop, args); err != nil && !alreadyIn(err, "stopped") {
+		return wrap("stop", name, err)
+	}
+	return nil
+}
+
+// alreadyIn reports whether err is incus refusing a transition because the
+// instance already is in state ("The instance is already running").
+func alreadyIn(err error, state string) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "is already "+state)
+}
+
+// Delete force-deletes a container, running or not. A missing container
+// is an error wrapping backend.ErrNotFound.
+func (d *Driver) Delete(ctx context.Context, name string) error {
+	args, err := d.b.Delete(name)
+	if err != nil {
+		return err
+	}
+	d.forget(name)
+	if _, err := d.run(ctx, backend.OpDelete, args); err != nil {
+		return wrap("delete", name, err)
+	}
+	return nil
+}
+
+// Inspect reports one container ("incus list ^NAME$ --format json").
+func (d *Driver) Inspect(ctx context.Context, name string) (backend.Machine, error) {
+	args, err := d.b.ListOne(name)
+	if err != nil {
+		return backend.Machine{}, err
+	}
+	res, err := d.run(ctx, backend.OpQuery, args)
+	if err != nil {
+		return backend.Machine{}, wrap("inspect", name, err)
+	}
+	ms, err := ParseList(res.Stdout)
+	if err != nil {
+		return backend.Machine{}, fmt.Errorf("incus inspect %q: %w", name, err)
+	}
+	for _, m := range ms {
+		if m.Name == name {
+			d.mu.Lock()
+			d.defs[name] = m.User
+			d.mu.Unlock()
+			return m, nil
+		}
+	}
+	return backend.Machine{}, fmt.Errorf("incus inspect %q: no such instance: %w", name, backend.ErrNotFound)
+}
+
+// List reports every instance in the remote's current project.
+func (d *Driver) List(ctx context.Context) ([]backend.Machine, error) {
+	args, err := d.b.List()
+	if err != nil {
+		return nil, err
+	}
+	res, err := d.run(ctx, backend.OpQuery, args)
+	if err != nil {
+		return nil, wrap("list", d.b.Remote, err)
+	}
+	ms, err := ParseList(res.Stdout)
+	if err != nil {
+		return nil, fmt.Errorf("incus list: %w", err)
+	}
+	return ms, nil
+}
+
+// Snapshot takes a (stateless) snapshot of a container, running or not.
+func (d *Driver) Snapshot(ctx context.Context, name, snapshot string) error {
+	args, err := d.b.SnapshotCreate(name, snapshot)
+	if err != nil {
+		return err
+	}
+	if _, err := d.run(ctx, backend.OpSnapshot, args); err != nil {
+		return wrapAs(fmt.Sprintf("incus snapshot %q of %q", snapshot, name), err)
+	}
+	return nil
+}
+
+// Restore rolls a container back to a snapshot. A running container is
+// stopped, restored and started again by incus itself; Restore then checks
+// that it runs, so it leaves the machine in the state it found it.
+func (d *Driver) Restore(ctx context.Context, name, snapshot string) error {
+	args, err := d.b.SnapshotRestore(name, snapshot)
+	if err != nil {
+		return err
+	}
+	before, err := d.Inspect(ctx, name)
+	if err != nil {
+		return err
+	}
+	d.forget(name)
+	if _, err := d.run(ctx, backend.OpSnapshot, args); err != nil {
+		return wrapAs(fmt.Sprintf("incus restore %q to %q", name, snapshot), err)
+	}
+	if before.State != backend.StateRunning {
+		return nil
+	}
+	after, err := d.Inspect(ctx, name)
+	if err != nil {
+		return err
+	}
+	if after.State != backend.StateRunning {
+		return d.Start(ctx, name)
+	}
+	return nil
+}
