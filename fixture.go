@@ -75,8 +75,8 @@ func (vm *VM) teardown(t testing.TB, keep Keep, l *lease) {
 
 // budget derives the context NewVM waits with from the test's deadline:
 // it ends 2*grace before the deadline, grace being a twentieth of the time
-// left and at least teardownFloor, so teardown still runs before go test's
-// -timeout panics.
+// left, at least teardownFloor but at most a quarter of the time left, so
+// teardown still runs before go test's -timeout panics.
 func budget(t testing.TB) (context.Context, context.CancelFunc) {
 	ctx := t.Context()
 	dt, ok := t.(interface{ Deadline() (time.Time, bool) })
@@ -87,7 +87,8 @@ func budget(t testing.TB) (context.Context, context.CancelFunc) {
 	if !ok {
 		return context.WithCancel(ctx)
 	}
-	grace := max(teardownFloor, time.Until(deadline)/20)
+	left := time.Until(deadline)
+	grace := min(max(teardownFloor, left/20), left/4)
 	ctx = context.WithValue(ctx, budgetKey{}, deadline)
 	return context.WithDeadline(ctx, deadline.Add(-2*grace))
 }

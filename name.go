@@ -6,11 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/orbtest/orbtest/internal/runstate"
 )
 
 // NamePrefix starts the name of every machine orbtest creates. Machine
@@ -23,15 +22,16 @@ var runIDOnce = sync.OnceValue(computeRunID)
 
 // RunID returns the ID of this test run: 8 hex digits shared by every
 // package process of one `go test` invocation, taken from ORBTEST_RUN_ID
-// when set, else derived from the parent process's ID and start time.
+// when set, else derived from the ID and start time of the run's owner
+// (the go command, or this process when it runs on its own).
 func RunID() string { return runIDOnce() }
 
 func computeRunID() string {
 	if v := strings.ToLower(strings.TrimSpace(os.Getenv("ORBTEST_RUN_ID"))); v != "" {
 		return sanitizeRunID(v)
 	}
-	ppid := os.Getppid()
-	h := sha256.Sum256(fmt.Appendf(nil, "%d/%s", ppid, processStart(ppid)))
+	pid, start := runstate.Owner()
+	h := sha256.Sum256(fmt.Appendf(nil, "%d/%s", pid, start))
 	return hex.EncodeToString(h[:4])
 }
 
@@ -51,29 +51,6 @@ func sanitizeRunID(v string) string {
 		s = "run"
 	}
 	return s
-}
-
-// processStart returns an opaque token for when process pid started, so a
-// reused pid gives another run ID.
-func processStart(pid int) string {
-	if runtime.GOOS == "linux" {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err == nil {
-			// Field 22 (starttime) counts from after the ")" that ends comm.
-			s := string(b)
-			if i := strings.LastIndexByte(s, ')'); i >= 0 {
-				if f := strings.Fields(s[i+1:]); len(f) > 19 {
-					return f[19]
-				}
-			}
-		}
-		return ""
-	}
-	out, err := exec.Command("ps", "-o", "lstart=", "-p", strconv.Itoa(pid)).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // machineName returns a fresh name for a machine of spec s.

@@ -2,6 +2,7 @@ package orbtest
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/orbtest/orbtest/internal/backend"
@@ -69,7 +70,7 @@ func defaultConfig() *config {
 		logf:          func(string, ...any) {},
 		stateDir:      runstate.Dir(),
 		runID:         RunID(),
-		reaper:        true,
+		reaper:        os.Getenv("ORBTEST_NO_REAPER") != "1",
 	}
 }
 

@@ -120,10 +120,11 @@ func (p *pool) keyOf(s Spec) string { return p.d.Name() + "-" + s.Fingerprint()[
 
 // lease is a machine held by one test.
 type lease struct {
-	p    *pool
-	vm   *VM
-	rec  runstate.Record
-	lock *runstate.Lock
+	p         *pool
+	vm        *VM
+	rec       runstate.Record
+	lock      *runstate.Lock
+	reclaimed bool // its record was left by a dead process
 }
 
 type plan int
@@ -217,6 +218,7 @@ func (p *pool) reserve(c *config, key string) (l *lease, pl plan, evicted string
 						return err
 					}
 					l, pl = p.newLease(c, r, lk), planCreate
+					l.reclaimed = true
 					return nil
 				}
 				r.State = runstate.StateLeased
@@ -315,14 +317,17 @@ func (p *pool) newLease(c *config, r runstate.Record, lk *runstate.Lock) *lease 
 func (p *pool) build(ctx context.Context, c *config, l *lease) (err error) {
 	vm := l.vm
 	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, c.readyTimeout)
+	defer cancel()
 	defer func() {
 		if err != nil {
 			p.discard(context.WithoutCancel(ctx), l)
 		}
 	}()
-	// A reclaimed record may name a half-made machine.
-	if err := vm.driver.Delete(ctx, vm.name); err != nil && !errors.Is(err, backend.ErrNotFound) {
-		return fmt.Errorf("orbtest: clear machine %q: %w", vm.name, err)
+	if l.reclaimed { // it may name a half-made or used machine
+		if err := retry(ctx, func(ctx context.Context) error { return vm.driver.Delete(ctx, vm.name) }); err != nil && !errors.Is(err, backend.ErrNotFound) {
+			return fmt.Errorf("orbtest: clear machine %q: %w", vm.name, err)
+		}
 	}
 	tpl, err := p.template(ctx, c)
 	if err != nil {
@@ -373,6 +378,8 @@ func describe(role runstate.Role, tpl string) string {
 // ready prepares a reused machine for its new test.
 func (p *pool) ready(ctx context.Context, c *config, l *lease) error {
 	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, c.readyTimeout)
+	defer cancel()
 	if _, err := l.vm.lookupAddress(ctx); err != nil {
 		c.logf("orbtest: machine %s has no address yet: %v", l.vm.name, err)
 	}

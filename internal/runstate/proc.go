@@ -50,10 +50,15 @@ func processName(pid int) string {
 	return filepath.Base(strings.TrimSpace(string(out)))
 }
 
-// Owner returns the process whose life is the run's: the go command when
-// this process is a test binary that `go test` started (so every package
-// process of one `go test ./...` shares a run), else this process.
+// Owner returns the process whose life is the run's: the process
+// ORBTEST_RUN_OWNER names (for wrappers that run test binaries themselves),
+// else the go command when this process is a test binary that `go test`
+// started (so every package process of one `go test ./...` shares a run),
+// else this process.
 func Owner() (pid int, start string) {
+	if v, err := strconv.Atoi(os.Getenv("ORBTEST_RUN_OWNER")); err == nil && v > 0 {
+		return v, ProcessStart(v)
+	}
 	if pp := os.Getppid(); processName(pp) == "go" {
 		return pp, ProcessStart(pp)
 	}

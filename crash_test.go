@@ -1,0 +1,364 @@
+package orbtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orbtest/orbtest/internal/backends"
+	"github.com/orbtest/orbtest/internal/fakeorbctl"
+	"github.com/orbtest/orbtest/internal/runstate"
+)
+
+// These tests run this test binary again as a child `go test` process that
+// leases machines through the real NewVM path and then passes, fails,
+// panics, times out, or is interrupted or killed. They check that every
+// machine of the child's run is gone within reapBound afterwards, with no
+// TestMain and nothing done by the child's tests. They run on the fake
+// orbctl always, and on Incus where it is installed.
+
+// reapBound is the promise: a run's machines are gone this soon after it ends.
+const reapBound = 30 * time.Second
+
+const childEnv = "ORBTEST_TEST_CHILD"
+
+// TestChildProcess is what the child runs; it does nothing unless started
+// by the tests below.
+func TestChildProcess(t *testing.T) {
+	scenario := os.Getenv(childEnv)
+	if scenario == "" {
+		return
+	}
+	spec := Debian("bookworm")
+	switch scenario {
+	case "pass":
+		vm := NewVM(t, spec)
+		if out := vm.MustRun(t, "echo", "hello"); out != "hello\n" {
+			t.Fatalf("echo hello = %q", out)
+		}
+	case "fatal":
+		NewVM(t, spec)
+		t.Fatal("boom from the child")
+	case "panic":
+		NewVM(t, spec)
+		panic("boom from the child")
+	case "notready":
+		NewVM(t, spec, WithReady(FileExists("/nonexistent/orbtest-never")), WithReadyTimeout(time.Second))
+	case "hang":
+		NewVM(t, spec)
+		require.NoError(t, os.WriteFile(os.Getenv("ORBTEST_TEST_READY"), nil, 0o644))
+		time.Sleep(time.Hour)
+	case "permanent":
+		NewVM(t, Debian("nosuchrelease"))
+	case "parallel":
+		for i := range 32 {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				vm := NewVM(t, spec)
+				vm.MustRun(t, "true")
+			})
+		}
+	default:
+		t.Fatalf("unknown scenario %q", scenario)
+	}
+}
+
+// crashTarget is a backend the children use.
+type crashTarget struct {
+	name     string
+	env      []string
+	machines func(t *testing.T) []string
+	timeout  string // -test.timeout for the timeout scenario
+}
+
+func fakeTarget(t *testing.T) crashTarget {
+	f := fakeorbctl.New(t)
+	return crashTarget{
+		name:     "fake orbctl",
+		env:      append(f.Environ(), "ORBTEST_BACKEND=orbstack", "ORBTEST_ORBCTL="+f.Bin),
+		machines: func(*testing.T) []string { return f.Machines() },
+		timeout:  "8s",
+	}
+}
+
+func incusTarget(t *testing.T) crashTarget {
+	d, err := backends.Incus(t.Context())
+	if err != nil {
+		skipUnavailable(t, err)
+	}
+	return crashTarget{
+		name: "incus",
+		env:  append(os.Environ(), "ORBTEST_BACKEND=incus"),
+		machines: func(t *testing.T) []string {
+			ms, err := d.List(context.Background())
+			require.NoError(t, err)
+			var names []string
+			for _, m := range ms {
+				names = append(names, m.Name)
+			}
+			return names
+		},
+		timeout: "40s",
+	}
+}
+
+func (tg crashTarget) runMachines(t *testing.T, run string) []string {
+	var names []string
+	for _, n := range tg.machines(t) {
+		if runstate.RunOf(n) == run {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+type child struct {
+	cmd   *exec.Cmd
+	out   bytes.Buffer
+	run   string
+	state string
+	ready string
+}
+
+func newRunID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "c" + hex.EncodeToString(b[:])
+}
+
+// startChild starts the child scenario in run (a new run when empty) with
+// the state directory state (a new one when empty).
+func startChild(t *testing.T, tg crashTarget, scenario, run, state string, extra ...string) *child {
+	t.Helper()
+	if run == "" {
+		run = newRunID()
+	}
+	if state == "" {
+		state = t.TempDir()
+	}
+	c := &child{run: run, state: state, ready: filepath.Join(t.TempDir(), "ready")}
+	args := []string{"-test.run=^TestChildProcess$", "-test.v"}
+	if scenario == "timeout" {
+		args = append(args, "-test.timeout="+tg.timeout)
+		scenario = "hang"
+	}
+	c.cmd = exec.Command(os.Args[0], args...)
+	c.cmd.Env = append(append(append([]string(nil), tg.env...),
+		childEnv+"="+scenario,
+		"ORBTEST_RUN_ID="+run,
+		"ORBTEST_STATE_DIR="+state,
+		"ORBTEST_TEST_READY="+c.ready,
+		"ORBTEST_KEEP=never",
+		"ORBTEST_REQUIRE=1",
+	), extra...)
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
+	require.NoError(t, c.cmd.Start())
+	stop := time.AfterFunc(4*time.Minute, func() { _ = c.cmd.Process.Kill() }) // never hang the parent
+	t.Cleanup(func() { stop.Stop(); _ = c.cmd.Process.Kill() })
+	return c
+}
+
+func (c *child) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(c.ready); err == nil {
+			return
+		}
+		if c.cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("child never leased its machine:\n%s", c.out.String())
+}
+
+// wait waits for the child and returns its exit code, -1 when a signal
+// ended it.
+func (c *child) wait() int {
+	_ = c.cmd.Wait()
+	return c.cmd.ProcessState.ExitCode()
+}
+
+// waitGone waits until no machine of run is left, and fails the test when
+// some are still there after reapBound.
+func waitGone(t *testing.T, tg crashTarget, run, state string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		left := tg.runMachines(t, run)
+		if len(left) == 0 {
+			return time.Since(start)
+		}
+		if time.Since(start) > reapBound {
+			log, _ := os.ReadFile(filepath.Join(state, "runs", run, "reaper.log"))
+			t.Fatalf("machines of run %s still there %s after it ended: %v\nreaper log:\n%s", run, reapBound, left, log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestNothingLeftBehindOnFakeOrbctl(t *testing.T) { testNothingLeftBehind(t, fakeTarget(t)) }
+
+func TestNothingLeftBehindOnIncus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping test: -short skips real machines")
+	}
+	testNothingLeftBehind(t, incusTarget(t))
+}
+
+func testNothingLeftBehind(t *testing.T, tg crashTarget) {
+	for _, tt := range []struct {
+		scenario string
+		signal   os.Signal // sent once the child holds its machine
+		wantCode int
+		wantOut  string
+		extraEnv []string
+		fakeOnly bool // needs the fake's fault injection
+	}{
+		{scenario: "pass", wantCode: 0, wantOut: "--- PASS: TestChildProcess"},
+		{scenario: "fatal", wantCode: 1, wantOut: "boom from the child"},
+		{scenario: "panic", wantCode: 2, wantOut: "panic: boom from the child"},
+		{scenario: "notready", wantCode: 1, wantOut: "file /nonexistent/orbtest-never exists: not ready after"},
+		{scenario: "permanent", wantCode: 1, wantOut: "nosuchrelease"},
+		{scenario: "pass", wantCode: 0, wantOut: "attempt 2 failed, retrying", fakeOnly: true,
+			extraEnv: []string{"FAKEORBCTL_CREATE_FAIL=2"}},
+		{scenario: "timeout", wantCode: 2, wantOut: "panic: test timed out"},
+		{scenario: "hang", signal: syscall.SIGINT, wantCode: -1},
+		{scenario: "hang", signal: syscall.SIGKILL, wantCode: -1},
+		{scenario: "parallel", wantCode: 0, wantOut: "--- PASS: TestChildProcess", extraEnv: []string{"ORBTEST_MAX_VMS=4"}},
+	} {
+		name := tt.scenario
+		if tt.fakeOnly {
+			if tg.name != "fake orbctl" {
+				continue
+			}
+			name += "/transient"
+		}
+		if tt.signal != nil {
+			name += "/" + tt.signal.String()
+		}
+		t.Run(name, func(t *testing.T) {
+			c := startChild(t, tg, tt.scenario, "", "", tt.extraEnv...)
+			if tt.signal != nil {
+				c.waitReady(t)
+				require.NotEmpty(t, tg.runMachines(t, c.run), "the child holds a machine")
+				require.NoError(t, c.cmd.Process.Signal(tt.signal))
+			}
+			code := c.wait()
+			assert.Equal(t, tt.wantCode, code, "child output:\n%s", c.out.String())
+			if tt.wantOut != "" {
+				assert.Contains(t, c.out.String(), tt.wantOut)
+			}
+			took := waitGone(t, tg, c.run, c.state)
+			t.Logf("%s: every machine of run %s gone %s after the child ended", tg.name, c.run, took.Round(time.Millisecond))
+		})
+	}
+}
+
+func TestRunsShareAPoolAcrossProcessesOnFakeOrbctl(t *testing.T) {
+	testRunsShareAPool(t, fakeTarget(t))
+}
+
+func TestRunsShareAPoolAcrossProcessesOnIncus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping test: -short skips real machines")
+	}
+	testRunsShareAPool(t, incusTarget(t))
+}
+
+// testRunsShareAPool runs two child processes of one run at once, as
+// `go test ./...` runs two packages, with 2 machines for 64 tests; the
+// lease log shows no machine held by two tests at once and machines passed
+// from one process to the other.
+func testRunsShareAPool(t *testing.T, tg crashTarget) {
+	owner := exec.Command("sleep", "600") // plays the go command
+	require.NoError(t, owner.Start())
+	t.Cleanup(func() { _ = owner.Process.Kill(); _ = owner.Wait() })
+	run, state := newRunID(), t.TempDir()
+	env := []string{"ORBTEST_MAX_VMS=2", fmt.Sprintf("ORBTEST_RUN_OWNER=%d", owner.Process.Pid)}
+	a := startChild(t, tg, "parallel", run, state, env...)
+	b := startChild(t, tg, "parallel", run, state, env...)
+	assert.Equal(t, 0, a.wait(), a.out.String())
+	assert.Equal(t, 0, b.wait(), b.out.String())
+
+	assert.NotEmpty(t, tg.runMachines(t, run), "the run's machines outlive its processes while the run lives")
+	log, err := os.ReadFile(filepath.Join(state, "runs", run, "leases.log"))
+	require.NoError(t, err)
+	holder := map[string]string{}
+	users := map[string]map[string]bool{}
+	acquires := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(log)), "\n") {
+		f := strings.Fields(line) // time event machine pid
+		require.Len(t, f, 4, line)
+		switch f[1] {
+		case "acquire":
+			require.Empty(t, holder[f[2]], "%s acquired by %s while held by %s", f[2], f[3], holder[f[2]])
+			holder[f[2]] = f[3]
+			if users[f[2]] == nil {
+				users[f[2]] = map[string]bool{}
+			}
+			users[f[2]][f[3]] = true
+			acquires++
+		case "release":
+			assert.Equal(t, holder[f[2]], f[3], "%s released by a process that did not hold it", f[2])
+			holder[f[2]] = ""
+		}
+	}
+	assert.Equal(t, 64, acquires)
+	assert.LessOrEqual(t, len(users), 2, "ORBTEST_MAX_VMS=2 across both processes")
+	shared := false
+	for _, pids := range users {
+		shared = shared || len(pids) == 2
+	}
+	assert.True(t, shared, "a machine passed between the two processes")
+
+	// The run ends when its owner does.
+	require.NoError(t, owner.Process.Kill())
+	_ = owner.Wait()
+	took := waitGone(t, tg, run, state)
+	t.Logf("%s: run %s cleaned up %s after its owner ended", tg.name, run, took.Round(time.Millisecond))
+}
+
+func TestSweepDeletesOnlyDeadRunsOnFakeOrbctl(t *testing.T) {
+	tg := fakeTarget(t)
+	state := t.TempDir()
+
+	// Run C is alive (its owner runs) and idle between its processes.
+	owner := exec.Command("sleep", "600")
+	require.NoError(t, owner.Start())
+	t.Cleanup(func() { _ = owner.Process.Kill(); _ = owner.Wait() })
+	c := startChild(t, tg, "pass", "", state, fmt.Sprintf("ORBTEST_RUN_OWNER=%d", owner.Process.Pid))
+	require.Equal(t, 0, c.wait(), c.out.String())
+
+	// Run A crashes with no reaper: its machines stay behind.
+	a := startChild(t, tg, "hang", "", state, "ORBTEST_NO_REAPER=1")
+	a.waitReady(t)
+	require.NoError(t, a.cmd.Process.Kill())
+	a.wait()
+	time.Sleep(time.Second)
+	require.NotEmpty(t, tg.runMachines(t, a.run), "nothing deletes run A's machines yet")
+	require.NotEmpty(t, tg.runMachines(t, c.run))
+
+	// Run B starts: its sweep deletes A's machines and leaves C's alone.
+	b := startChild(t, tg, "pass", "", state)
+	require.Equal(t, 0, b.wait(), b.out.String())
+	waitGone(t, tg, a.run, state)
+	assert.NotEmpty(t, tg.runMachines(t, c.run), "the sweep must not touch a live run")
+
+	require.NoError(t, owner.Process.Kill())
+	_ = owner.Wait()
+	waitGone(t, tg, c.run, state)
+}
