@@ -55,7 +55,7 @@ func TestChildProcess(t *testing.T) {
 		NewVM(t, spec)
 		panic("boom from the child")
 	case "notready":
-		NewVM(t, spec, WithReady(FileExists("/nonexistent/orbtest-never")), WithReadyTimeout(time.Second))
+		NewVM(t, spec, WithReady(FileExists("/nonexistent/orbtest-never")), WithReadyTimeout(3*time.Second))
 	case "hang":
 		NewVM(t, spec)
 		require.NoError(t, os.WriteFile(os.Getenv("ORBTEST_TEST_READY"), nil, 0o644))

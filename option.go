@@ -103,9 +103,12 @@ func WithReady(checks ...Check) Option {
 	return optionFunc(func(c *config) { c.checks = append(c.checks, checks...) })
 }
 
-// WithReadyTimeout bounds the wait for readiness, from create to the last
-// check. Default 5m. [NewVM] also stops waiting in time to tear the machine
-// down before the test binary's -timeout.
+// WithReadyTimeout bounds each wait for readiness: for a machine to run,
+// answer and have an address once it is created or reset, and for the
+// checks of [WithReady]. Default 5m. Creating a machine is bounded by
+// [WithCreateTimeout], and setup steps only by the test's deadline. NewVM
+// also stops waiting in time to tear the machine down before the test
+// binary's -timeout.
 func WithReadyTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d <= 0 {

@@ -317,8 +317,6 @@ func (p *pool) newLease(c *config, r runstate.Record, lk *runstate.Lock) *lease 
 func (p *pool) build(ctx context.Context, c *config, l *lease) (err error) {
 	vm := l.vm
 	t0 := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, c.readyTimeout)
-	defer cancel()
 	defer func() {
 		if err != nil {
 			p.discard(context.WithoutCancel(ctx), l)
@@ -378,11 +376,6 @@ func describe(role runstate.Role, tpl string) string {
 // ready prepares a reused machine for its new test.
 func (p *pool) ready(ctx context.Context, c *config, l *lease) error {
 	t0 := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, c.readyTimeout)
-	defer cancel()
-	if _, err := l.vm.lookupAddress(ctx); err != nil {
-		c.logf("orbtest: machine %s has no address yet: %v", l.vm.name, err)
-	}
 	if err := p.userChecks(ctx, c, l.vm); err != nil {
 		l.release(context.WithoutCancel(ctx), KeepNever, false)
 		return err
@@ -391,13 +384,9 @@ func (p *pool) ready(ctx context.Context, c *config, l *lease) error {
 	return nil
 }
 
+// userChecks waits for the checks given to WithReady.
 func (p *pool) userChecks(ctx context.Context, c *config, vm *VM) error {
-	for _, ch := range c.checks {
-		if err := vm.waitFor(ctx, ch); err != nil {
-			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
-		}
-	}
-	return nil
+	return vm.waitAll(ctx, c.readyTimeout, c.checks)
 }
 
 // template returns the name of the spec's template, building it once per
@@ -489,15 +478,7 @@ func (p *pool) boot(ctx context.Context, c *config, vm *VM) error {
 	vm.mu.Lock()
 	vm.addr = ""
 	vm.mu.Unlock()
-	for _, ch := range builtinChecks(vm.spec) {
-		if err := vm.waitFor(ctx, ch); err != nil {
-			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
-		}
-	}
-	if _, err := vm.lookupAddress(ctx); err != nil {
-		c.logf("orbtest: machine %s has no address yet: %v", vm.name, err)
-	}
-	return nil
+	return vm.waitAll(ctx, c.readyTimeout, builtinChecks(vm.spec))
 }
 
 // withCreateSlot runs fn holding one of the run's ORBTEST_MAX_CREATES create
@@ -574,7 +555,7 @@ func (p *pool) reset(ctx context.Context, vm *VM) error {
 		if err := retry(ctx, func(ctx context.Context) error { return p.d.Restore(ctx, vm.name, snapshotName) }); err != nil {
 			return err
 		}
-		return p.boot(ctx, &config{logf: vm.logf}, vm)
+		return p.boot(ctx, p.resetConfig(vm), vm)
 	}
 	tpl := fmt.Sprintf("%s-%s-%s-tpl", NamePrefix, p.run.ID, vm.spec.Fingerprint()[:6])
 	if !p.features.Clone {
@@ -583,9 +564,16 @@ func (p *pool) reset(ctx context.Context, vm *VM) error {
 	if err := retry(ctx, func(ctx context.Context) error { return p.d.Delete(ctx, vm.name) }); err != nil && !errors.Is(err, backend.ErrNotFound) {
 		return err
 	}
-	return p.withCreateSlot(ctx, &config{logf: vm.logf}, func() error {
-		return p.cloneFrom(ctx, &config{logf: vm.logf}, tpl, vm)
-	})
+	c := p.resetConfig(vm)
+	return p.withCreateSlot(ctx, c, func() error { return p.cloneFrom(ctx, c, tpl, vm) })
+}
+
+// resetConfig is the configuration a reset runs with: it has no test's
+// options, so the defaults.
+func (p *pool) resetConfig(vm *VM) *config {
+	c := defaultConfig()
+	c.logf = vm.logf
+	return c
 }
 
 // discard deletes the lease's machine and its record.

@@ -166,7 +166,7 @@ func TestWaitingForAMachineIsLoggedAndBoundedByTheContext(t *testing.T) {
 	require.Eventually(t, func() bool { return d.Calls("snapshot") == 1 }, 5*time.Second, time.Millisecond)
 
 	waiter := newFakeTB()
-	waiter.deadline = time.Now().Add(2*teardownFloor + 200*time.Millisecond)
+	waiter.deadline = time.Now().Add(time.Second)
 	waiter.runAs(fakeTBWithDeadline{waiter}, func(t testing.TB) { NewVM(t, Debian("bookworm"), run) })
 	assert.True(t, waiter.Failed())
 	assert.Contains(t, waiter.log(), "waiting for a machine of debian:bookworm: 1 of 1 in use")

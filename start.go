@@ -62,39 +62,46 @@ func driverFor(ctx context.Context, c *config) (backend.Driver, error) {
 // command, cloud-init done, files copied, setup steps run, user checks
 // passed.
 func (vm *VM) start(ctx context.Context, c *config) error {
-	ctx, cancel := context.WithTimeout(ctx, c.readyTimeout)
-	defer cancel()
 	t0 := time.Now()
 	vm.logf("orbtest: creating machine %s (%s on %s)", vm.name, vm.spec, vm.driver.Name())
 	if err := vm.create(ctx, c); err != nil {
 		return fmt.Errorf("orbtest: create machine %q: %w", vm.name, deadlineHint(ctx, err))
 	}
 	created := time.Since(t0)
-	for _, ch := range builtinChecks(vm.spec) {
-		if err := vm.waitFor(ctx, ch); err != nil {
-			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
-		}
+	if err := vm.waitAll(ctx, c.readyTimeout, builtinChecks(vm.spec)); err != nil {
+		return err
 	}
 	if err := vm.provision(ctx); err != nil {
 		return err
 	}
-	for _, ch := range c.checks {
-		if err := vm.waitFor(ctx, ch); err != nil {
-			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
-		}
-	}
-	if _, err := vm.lookupAddress(ctx); err != nil {
-		vm.logf("orbtest: machine %s has no address yet: %v", vm.name, err)
+	if err := vm.waitAll(ctx, c.readyTimeout, c.checks); err != nil {
+		return err
 	}
 	vm.logf("orbtest: machine %s ready after %s (created in %s; shell: %s)",
 		vm.name, time.Since(t0).Round(time.Millisecond), created.Round(time.Millisecond), vm.ShellCommand())
 	return nil
 }
 
+// waitAll waits for checks in order, all within timeout.
+func (vm *VM) waitAll(ctx context.Context, timeout time.Duration, checks []Check) error {
+	if len(checks) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, ch := range checks {
+		if err := vm.waitFor(ctx, ch); err != nil {
+			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
+		}
+	}
+	return nil
+}
+
 // builtinChecks are the checks every machine passes before anything else
-// runs in it.
+// runs in it: it runs, it runs a command, the host can address it, and
+// cloud-init is done when the spec has user data.
 func builtinChecks(s Spec) []Check {
-	checks := []Check{Running(), CommandSucceeds("true")}
+	checks := []Check{Running(), CommandSucceeds("true"), hasAddress()}
 	if s.cloudInit != "" {
 		checks = append(checks, CloudInitDone())
 	}

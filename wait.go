@@ -52,6 +52,14 @@ func Running() Check {
 	})
 }
 
+// hasAddress passes once the backend reports an address for the machine.
+func hasAddress() Check {
+	return NewCheck("has an address", func(ctx context.Context, vm *VM) error {
+		_, err := vm.lookupAddress(ctx)
+		return err
+	})
+}
+
 // CommandSucceeds passes once the command exits 0 in the machine. It runs
 // as the default user.
 func CommandSucceeds(name string, args ...string) Check {
