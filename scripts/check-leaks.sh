@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Fails when machines of orbtest's are still there 30 seconds after the test
+# runs ended: each run's reaper deletes its machines within that bound.
+set -euo pipefail
+
+list() {
+	if command -v orbctl >/dev/null 2>&1 && orbctl status >/dev/null 2>&1; then
+		orbctl list -q | grep '^orbtest-' || true
+	fi
+	if command -v incus >/dev/null 2>&1 && incus query /1.0 >/dev/null 2>&1; then
+		incus list --format csv -c n | grep '^orbtest-' || true
+	fi
+}
+
+for _ in $(seq 1 60); do
+	left=$(list)
+	if [ -z "$left" ]; then
+		echo "check-leaks: no orbtest machine left"
+		exit 0
+	fi
+	sleep 0.5
+done
+printf 'check-leaks: machines still there 30s after the tests ended:\n%s\n' "$left" >&2
+exit 1
