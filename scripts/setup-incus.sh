@@ -317,11 +317,17 @@ step_packages() {
 		say "packages: all installed (incus-base $(dpkg-query -W -f='${Version}' incus-base)), apt skipped"
 		return 0
 	fi
-	find_mirror
-	local changed
-	changed=$(ensure_backports_source)
-	if [[ -n $changed ]]; then
-		say "apt: wrote $BACKPORTS_SOURCE ($CODENAME-backports at $MIRROR_URI, the URI of the machine's own Debian source)"
+	# Debian 12 has Incus only in its backports suite; Debian 13 and Ubuntu
+	# 24.04 have it in their main suites.
+	local -a target=()
+	if [[ $CODENAME == bookworm ]]; then
+		find_mirror
+		local changed
+		changed=$(ensure_backports_source)
+		if [[ -n $changed ]]; then
+			say "apt: wrote $BACKPORTS_SOURCE ($CODENAME-backports at $MIRROR_URI, the URI of the machine's own Debian source)"
+		fi
+		target=(-t "$CODENAME-backports")
 	fi
 	say "apt: updating package lists (log: $APT_LOG)"
 	local t0
@@ -332,14 +338,14 @@ step_packages() {
 	fi
 	local policy
 	policy=$(apt-cache policy incus-base 2>/dev/null || true)
-	if [[ $policy != *"$CODENAME-backports"* ]]; then
-		die "incus-base is not offered by $CODENAME-backports after apt-get update (see 'apt-cache policy incus-base', $APT_LOG)"
+	if [[ -z $policy || $policy == *"Candidate: (none)"* ]] || { ((${#target[@]})) && [[ $policy != *"$CODENAME-backports"* ]]; }; then
+		die "incus-base is not offered by this machine's apt sources after apt-get update (see 'apt-cache policy incus-base', $APT_LOG)"
 	fi
 	say "apt: installing ${missing[*]}"
 	# Backports are pinned low (100); -t makes them win, for incus and also for
 	# the few host packages backports carries too (debootstrap, btrfs-progs).
 	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		-t "$CODENAME-backports" "${missing[@]}" >>"$APT_LOG" 2>&1; then
+		"${target[@]}" "${missing[@]}" >>"$APT_LOG" 2>&1; then
 		tail -n 20 "$APT_LOG" >&2
 		die "apt-get install failed (full log: $APT_LOG)"
 	fi
