@@ -59,11 +59,32 @@
 // kept back for teardown, because go test's -timeout panic skips every
 // t.Cleanup. Give integration runs a generous -timeout, such as 20m.
 //
+// # Pools
+//
+// NewVM leases machines from a pool shared by every test and every package
+// process of one go test run. For each spec a template is created and
+// provisioned once per run (setup steps run once, however many tests share
+// the spec), and pool machines are copy-on-write clones of it. A lease is
+// exclusive; when the test ends the machine is reset (a snapshot restore on
+// Incus, a fresh clone on OrbStack) and handed to the next test of the same
+// spec. [Fresh] gives a test a machine no other test touches; [Shared]
+// gives read-only tests one machine they use at once, never reset.
+// ORBTEST_MAX_VMS (default 4) caps the machines alive at once across the
+// run, and ORBTEST_MAX_CREATES (default 2) the creates in flight; a test
+// that waits says so in its log.
+//
+// Because machines boot from the template's disk, a process a setup step
+// starts in the background does not survive: install services as systemd
+// units (systemctl enable --now).
+//
 // # Cleanup and debugging
 //
-// NewVM registers the teardown with t.Cleanup before it creates anything,
+// NewVM registers the teardown with t.Cleanup before it leases anything,
 // so a failing, panicking or timed-out-while-waiting test leaves nothing
-// behind. Set ORBTEST_KEEP=failed (or [WithKeep]) to keep the machine of a
+// behind. The run's machines outlive its tests for reuse; a reaper started
+// by the run's first process deletes them all when the go command exits,
+// whether the run passed, panicked, timed out or was killed. No TestMain is
+// needed. Set ORBTEST_KEEP=failed (or [WithKeep]) to keep the machine of a
 // failed test; the log then says how to get a shell in it and how to
 // delete it. Machine names carry the run: orbtest-RUN-SPEC-RANDOM, where
 // RUN is [RunID].
