@@ -38,9 +38,16 @@ func ExampleVM_Exec() {
 }
 
 func ExampleWithReady() {
+	// Setup steps run once, on the spec's template, and every machine boots
+	// from its disk: start services as systemd units, not with "&".
 	const port = 8080
-	spec := orbtest.Debian("bookworm").
-		WithSetup("nohup python3 -m http.server " + strconv.Itoa(port) + " >/dev/null 2>&1 &")
+	spec := orbtest.Debian("bookworm").WithSetup(`cat >/etc/systemd/system/web.service <<'UNIT'
+[Service]
+ExecStart=/usr/bin/python3 -m http.server 8080 --directory /srv
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl enable --now web.service`)
 	vm := orbtest.NewVM(t, spec, orbtest.WithReady(
 		orbtest.PortListening(port),
 		orbtest.PortReachable(port),

@@ -109,7 +109,7 @@ func poolFor(ctx context.Context, d backend.Driver, c *config) (*pool, error) {
 		if err := startReaper(run); err != nil {
 			c.logf("orbtest: cannot start the reaper (machines of a crashed run are deleted by the next run's sweep or `orbtest gc`): %v", err)
 		}
-		go runstate.Sweep(context.WithoutCancel(ctx), d, c.stateDir, c.runID)
+		go runstate.Sweep(context.WithoutCancel(ctx), d, os.Getenv("ORBTEST_INCUS_REMOTE"), c.stateDir, c.runID)
 	}
 	return actual.(*pool), nil
 }

@@ -24,6 +24,8 @@
 #             orbtest_orbtestbr0" rejects anything routed off the bridge
 #   profile   "default": root disk on the pool, eth0 on the bridge, so a plain
 #             `incus launch debian/bookworm NAME` works
+#   https     core.https_address 127.0.0.1:8443 (loopback only; left alone when
+#             set), so the integration suite can add this daemon as a remote
 #   image     "debian/bookworm": Debian bookworm built locally with debootstrap
 #             (systemd init, systemd-networkd DHCP on eth0, python3, cloud-init
 #             fed from the instance keys cloud-init.user-data / .vendor-data /
@@ -40,7 +42,7 @@
 #   ORBTEST_BRIDGE_ADDR (10.200.77.1/24)  ORBTEST_PROFILE (default; created if missing)
 #   ORBTEST_IMAGE_ALIAS (debian/bookworm)
 #   ORBTEST_CACHE_DIR (/var/cache/orbtest)  INCUSD_LOG (/var/log/incusd.log)
-#   ORBTEST_WITH_CLOUD_INIT (1)
+#   ORBTEST_WITH_CLOUD_INIT (1)  ORBTEST_HTTPS_ADDRESS (127.0.0.1:8443; none: skip)
 #
 # Never names a mirror: every download URI is read from the machine's apt
 # sources at run time.  Not persistent across a reboot without systemd:
@@ -903,6 +905,30 @@ print(urllib.request.urlopen("http://%s:8080/hostname" % sys.argv[1], timeout=5)
 	CHECK_NAMES=()
 }
 
+# ---------------------------------------------------------------- step 4c: https on loopback
+# For the integration suite's remote test (integration/remote_test.go), which
+# adds this daemon as an Incus remote over HTTPS and runs machines through it
+# (ORBTEST_INCUS_REMOTE). Loopback only: nothing off this host can connect,
+# and a client still needs a trust token the test issues and revokes itself.
+# ORBTEST_HTTPS_ADDRESS overrides the address; "none" skips the step. An
+# address that is already set is left alone.
+HTTPS_ADDRESS=${ORBTEST_HTTPS_ADDRESS:-127.0.0.1:8443}
+step_https() {
+	CURRENT_STEP=https
+	if [[ $HTTPS_ADDRESS == none ]]; then
+		say "https: skipped (ORBTEST_HTTPS_ADDRESS=none)"
+		return 0
+	fi
+	local cur
+	cur=$(incus config get core.https_address 2>/dev/null || true)
+	if [[ -n $cur ]]; then
+		say "https: incusd listens on $cur"
+		return 0
+	fi
+	incus config set core.https_address "$HTTPS_ADDRESS"
+	say "https: incusd now listens on $HTTPS_ADDRESS (loopback, for the remote test)"
+}
+
 # ---------------------------------------------------------------- --check
 status_line() { printf 'setup-incus: %-10s %s\n' "$1" "$2"; }
 
@@ -945,6 +971,9 @@ do_check() {
 		status_line image "MISSING ($IMAGE_ALIAS)"
 		ok=0
 	fi
+	local https
+	https=$(incus config get core.https_address 2>/dev/null || true)
+	status_line https "${https:-not set} (core.https_address, for the remote test; set up by $0)"
 	local n
 	n=$(incus list -c n -f csv 2>/dev/null | grep -c . || true)
 	status_line instances "$n"
@@ -979,6 +1008,7 @@ step_daemon
 step_storage
 step_network
 step_profile
+step_https
 step_image
 if ((VERIFY)); then
 	step_verify

@@ -50,7 +50,7 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 		dir = acct.Home
 	}
 	env := append([]string{"HOME=" + acct.Home, "USER=" + acct.Name, "LOGNAME=" + acct.Name}, req.Env...)
-	args, err := d.b.Exec(name, ExecOptions{UID: acct.UID, GID: acct.GID, Cwd: dir, Env: env, NoStdin: req.Stdin == nil}, req.Argv)
+	args, err := d.b.Exec(name, ExecOptions{UID: acct.UID, GID: acct.GID, Cwd: dir, Env: env, NoStdin: req.Stdin == nil}, guarded(dir, req.Argv))
 	if err != nil {
 		return -1, err
 	}
@@ -65,6 +65,29 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 		return 0, nil
 	}
 	return d.execResult(ctx, name, res, err)
+}
+
+// execGuard runs a command through sh so that two flaws of incus exec do
+// not reach the caller:
+//
+//   - incus exec can drop the last output of a command that exits right
+//     after writing it (lxc/lxc#4282): under load about 1 run in 100 lost
+//     stdout or stderr. Holding the streams open for flushDelay after the
+//     command exits made it 0 in 200 in the same conditions.
+//   - incus exec --cwd with a directory that does not exist silently runs
+//     the command in /. The guard cds there first and fails instead.
+//
+// The command's arguments reach it as sh's positional parameters, never
+// through the shell's parser; its exit status (128+N when a signal killed
+// it) is the guard's.
+const execGuard = `cd "$1" || exit; shift; "$@"; s=$?; sleep ` + flushDelay + ` 2>/dev/null; exit $s`
+
+// flushDelay is how long, in seconds, the guard keeps the streams open.
+const flushDelay = "0.02"
+
+// guarded returns argv run through execGuard in dir.
+func guarded(dir string, argv []string) []string {
+	return append([]string{"/bin/sh", "-c", execGuard, "orbtest-exec", dir}, argv...)
 }
 
 // execResult tells a guest's non-zero exit from a failure of incus.

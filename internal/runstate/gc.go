@@ -70,9 +70,11 @@ func DeleteRun(ctx context.Context, d backend.Driver, run *Run) (int, error) {
 }
 
 // Sweep deletes the machines of ended runs that no reaper looks after:
-// runs under stateDir whose owner is dead and whose reaper is gone. Runs
-// it knows nothing of are left alone; `orbtest gc --all` deletes those.
-func Sweep(ctx context.Context, d backend.Driver, stateDir, current string) {
+// runs under stateDir whose owner is dead and whose reaper is gone, made on
+// d's backend at remote (the Incus remote; "" for local). Runs it knows
+// nothing of, and runs made elsewhere, are left alone; `orbtest gc -all`
+// deletes those.
+func Sweep(ctx context.Context, d backend.Driver, remote, stateDir, current string) {
 	runs, err := Runs(stateDir)
 	if err != nil {
 		return
@@ -81,7 +83,8 @@ func Sweep(ctx context.Context, d backend.Driver, stateDir, current string) {
 		if r.ID == current || r.Alive() || Held(r.ReaperLock()) {
 			continue
 		}
-		if info, err := r.Info(); err == nil && info.Backend != d.Name() {
+		info, err := r.Info()
+		if err != nil || info.Backend != d.Name() || info.Remote != remote {
 			continue
 		}
 		_, _ = DeleteRun(ctx, d, r)

@@ -35,7 +35,7 @@ func TestLocksExcludeWithinAndAcrossProcesses(t *testing.T) {
 
 func TestLockIsReleasedWhenTheHolderDies(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.lock")
-	cmd := exec.Command("flock", path, "sleep", "30")
+	cmd := exec.Command("flock", "-o", path, "sleep", "30") // -o: only flock holds it, not sleep
 	require.NoError(t, cmd.Start())
 	require.Eventually(t, func() bool { return Held(path) }, 5e9, 1e7)
 	require.NoError(t, cmd.Process.Kill()) // SIGKILL: no chance to clean up
