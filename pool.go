@@ -2,8 +2,11 @@ package orbtest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -114,9 +117,27 @@ func poolFor(ctx context.Context, d backend.Driver, c *config) (*pool, error) {
 	return actual.(*pool), nil
 }
 
-// poolKeyOf is the pool key of a spec: machines are interchangeable only
-// on one backend with one spec.
-func (p *pool) keyOf(s Spec) string { return p.d.Name() + "-" + s.Fingerprint()[:16] }
+// keyOf is the pool key of a spec: machines are interchangeable only on
+// one backend with one spec and the same files. It reads the spec's files,
+// whose paths alone do not say what a machine holds: two packages may copy
+// testdata/config with different contents.
+func (p *pool) keyOf(s Spec) (string, error) {
+	h := sha256.New()
+	io.WriteString(h, s.Fingerprint())
+	for _, f := range s.files {
+		b, err := os.ReadFile(f.host)
+		if err != nil {
+			return "", fmt.Errorf("orbtest: read %q for the spec: %w", f.host, err)
+		}
+		fmt.Fprintf(h, "\x00%s\x00%x", f.guest, sha256.Sum256(b))
+	}
+	return p.d.Name() + "-" + hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// templateName is the name of the template of pool key key.
+func (p *pool) templateName(key string) string {
+	return fmt.Sprintf("%s-%s-%s-tpl", NamePrefix, p.run.ID, key[len(key)-6:])
+}
 
 // lease is a machine held by one test.
 type lease struct {
@@ -138,7 +159,10 @@ const (
 // acquire leases a machine of c's spec in c's mode, creating it when none
 // is free and the run is below its cap, and waiting when it is at the cap.
 func (p *pool) acquire(ctx context.Context, c *config) (*lease, error) {
-	key := p.keyOf(c.spec)
+	key, err := p.keyOf(c.spec)
+	if err != nil {
+		return nil, err
+	}
 	delay := 5 * time.Millisecond
 	waitingSince := time.Time{}
 	for {
@@ -235,7 +259,7 @@ func (p *pool) reserve(c *config, key string) (l *lease, pl plan, evicted string
 		}
 		inUse = alive(recs)
 		if inUse >= p.max {
-			victim := p.evictable(recs, key)
+			victim := p.evictable(recs, key, c.mode)
 			if victim == "" {
 				return nil
 			}
@@ -263,11 +287,22 @@ func (p *pool) reserve(c *config, key string) (l *lease, pl plan, evicted string
 	return l, pl, evicted, inUse, err
 }
 
-// evictable returns an idle pool machine of another spec whose lease lock
-// is free, holding nothing: it is deleted to make room.
-func (p *pool) evictable(recs []runstate.Record, key string) string {
+// evictable returns a machine that no one uses and that this request
+// cannot use as it is: an idle pool machine (of another spec, or of this
+// spec when a Fresh or Shared machine is wanted), or a shared machine no
+// test holds. It is deleted to make room.
+func (p *pool) evictable(recs []runstate.Record, key string, m mode) string {
 	for _, r := range recs {
-		if r.Role != runstate.RolePool || r.State != runstate.StateIdle || r.Key == key {
+		switch {
+		case r.Role == runstate.RolePool && r.State == runstate.StateIdle:
+			if r.Key == key && m == modePool {
+				continue // reserve would have leased it
+			}
+		case r.Role == runstate.RoleShared && r.State == runstate.StateReady:
+			if r.Key == key && m == modeShared {
+				continue
+			}
+		default:
 			continue
 		}
 		if lk, err := runstate.TryLock(p.run.LeasePath(r.Name)); err == nil && lk != nil {
@@ -309,7 +344,7 @@ func alive(recs []runstate.Record) int {
 }
 
 func (p *pool) newLease(c *config, r runstate.Record, lk *runstate.Lock) *lease {
-	return &lease{p: p, rec: r, lock: lk, vm: &VM{name: r.Name, spec: c.spec, driver: p.d, logf: c.logf}}
+	return &lease{p: p, rec: r, lock: lk, vm: &VM{name: r.Name, spec: c.spec, driver: p.d, logf: c.logf, addr: r.Addr}}
 }
 
 // build makes the lease's machine: a clone of the spec's template where the
@@ -327,7 +362,7 @@ func (p *pool) build(ctx context.Context, c *config, l *lease) (err error) {
 			return fmt.Errorf("orbtest: clear machine %q: %w", vm.name, err)
 		}
 	}
-	tpl, err := p.template(ctx, c)
+	tpl, err := p.template(ctx, c, l.rec.Key)
 	if err != nil {
 		return err
 	}
@@ -348,6 +383,7 @@ func (p *pool) build(ctx context.Context, c *config, l *lease) (err error) {
 	if l.rec.Role == runstate.RoleShared {
 		l.rec.State = runstate.StateReady
 	}
+	l.rec.Addr = vm.Address()
 	if err := p.put(l.rec); err != nil {
 		return err
 	}
@@ -392,12 +428,11 @@ func (p *pool) userChecks(ctx context.Context, c *config, vm *VM) error {
 // template returns the name of the spec's template, building it once per
 // run: once per process through singleflight, once per run through a lock
 // file. It returns "" when the backend cannot clone.
-func (p *pool) template(ctx context.Context, c *config) (string, error) {
+func (p *pool) template(ctx context.Context, c *config, key string) (string, error) {
 	if !p.features.Clone {
 		return "", nil
 	}
-	key := p.keyOf(c.spec)
-	name := fmt.Sprintf("%s-%s-%s-tpl", NamePrefix, p.run.ID, c.spec.Fingerprint()[:6])
+	name := p.templateName(key)
 	v, err, _ := p.sf.Do(key, func() (any, error) {
 		lk, err := runstate.LockWait(ctx, p.run.TemplatePath(key))
 		if err != nil {
@@ -535,12 +570,13 @@ func (l *lease) release(ctx context.Context, keep Keep, failed bool) error {
 		vm.logf("orbtest: deleted machine %s (%s)", vm.name, time.Since(t0).Round(time.Millisecond))
 		return nil
 	}
-	if err := p.reset(ctx, vm); err != nil {
+	if err := p.reset(ctx, vm, l.rec.Key); err != nil {
 		vm.logf("orbtest: reset of machine %s failed, deleting it: %v", vm.name, err)
 		p.run.Log("release", vm.name)
 		return p.discard(ctx, l)
 	}
 	l.rec.State = runstate.StateIdle
+	l.rec.Addr = vm.Address()
 	p.run.Log("release", vm.name)
 	if err := p.put(l.rec); err != nil {
 		return err
@@ -550,14 +586,14 @@ func (l *lease) release(ctx context.Context, keep Keep, failed bool) error {
 }
 
 // reset brings a pool machine back to the state it had when first ready.
-func (p *pool) reset(ctx context.Context, vm *VM) error {
+func (p *pool) reset(ctx context.Context, vm *VM, key string) error {
 	if p.features.Snapshot {
 		if err := retry(ctx, func(ctx context.Context) error { return p.d.Restore(ctx, vm.name, snapshotName) }); err != nil {
 			return err
 		}
 		return p.boot(ctx, p.resetConfig(vm), vm)
 	}
-	tpl := fmt.Sprintf("%s-%s-%s-tpl", NamePrefix, p.run.ID, vm.spec.Fingerprint()[:6])
+	tpl := p.templateName(key)
 	if !p.features.Clone {
 		return errors.New("the backend can neither snapshot nor clone")
 	}

@@ -282,3 +282,56 @@ func TestLeaseLogShowsExclusiveLeases(t *testing.T) {
 	}
 	assert.Equal(t, 8, acquires)
 }
+
+func TestReusedMachineKnowsItsAddress(t *testing.T) {
+	d := newCloningDriver()
+	run := sharedRun(t, d)
+	var addrs []string
+	for range 2 {
+		ft := newFakeTB()
+		ft.run(func(t testing.TB) { addrs = append(addrs, NewVM(t, Debian("bookworm"), run).Address()) })
+		require.False(t, ft.Failed(), ft.log())
+	}
+	assert.Equal(t, []string{"127.0.0.1", "127.0.0.1"}, addrs)
+	assert.Equal(t, 2, d.Calls("restore"), "the second test reused the machine")
+}
+
+func TestFreshAndSharedEvictIdleMachinesAtTheCap(t *testing.T) {
+	t.Setenv("ORBTEST_MAX_VMS", "1")
+	d := newCloningDriver()
+	run := sharedRun(t, d)
+	pooled, _ := runTest(Debian("bookworm"), run)
+
+	fresh, ft := runTest(Debian("bookworm"), Fresh(), run)
+	require.False(t, ft.Failed(), ft.log())
+	assert.Contains(t, ft.log(), "deleting idle machine "+pooled)
+
+	shared, ft := runTest(Debian("bookworm"), Shared(), run)
+	require.False(t, ft.Failed(), ft.log())
+	assert.NotEqual(t, fresh, shared)
+
+	// The shared machine, unused now, makes room for another spec.
+	other, ft := runTest(Ubuntu("24.04"), run)
+	require.False(t, ft.Failed(), ft.log())
+	assert.Contains(t, ft.log(), "deleting idle machine "+shared)
+	assert.Contains(t, d.Names(), other)
+	assert.NotContains(t, d.Names(), shared)
+}
+
+func TestPoolKeyCoversFileContents(t *testing.T) {
+	d := newCloningDriver()
+	run := sharedRun(t, d)
+	file := filepath.Join(t.TempDir(), "config")
+	spec := Debian("bookworm").WithFile(file, "/etc/app/config")
+
+	require.NoError(t, os.WriteFile(file, []byte("v1"), 0o644))
+	first, _ := runTest(spec, run)
+	require.NoError(t, os.WriteFile(file, []byte("v2"), 0o644))
+	second, _ := runTest(spec, run)
+
+	assert.NotEqual(t, first, second, "a machine holding v1 must not serve a spec that copies v2")
+	assert.Equal(t, 2, d.Calls("create"), "one template per content")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	assert.Equal(t, "v2", string(d.machines[second].files["/etc/app/config"]))
+}

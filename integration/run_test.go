@@ -376,6 +376,11 @@ func TestUsersAndDirs(t *testing.T) {
 		require.ErrorAs(t, err, &exit)
 		assert.NotZero(t, res.ExitCode)
 		assert.NotContains(t, res.Stdout, "/")
+
+		// A user whose home does not exist runs in / by default.
+		if vm.Backend() == "incus" {
+			assert.Equal(t, "/\n", vm.MustExec(t, orbtest.Command("pwd").AsUser("nobody")).Stdout)
+		}
 	})
 }
 

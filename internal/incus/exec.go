@@ -45,12 +45,12 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 	if err != nil {
 		return -1, err
 	}
-	dir := req.Dir
+	dir, strict := req.Dir, true
 	if dir == "" {
-		dir = acct.Home
+		dir, strict = acct.Home, false
 	}
 	env := append([]string{"HOME=" + acct.Home, "USER=" + acct.Name, "LOGNAME=" + acct.Name}, req.Env...)
-	args, err := d.b.Exec(name, ExecOptions{UID: acct.UID, GID: acct.GID, Cwd: dir, Env: env, NoStdin: req.Stdin == nil}, guarded(dir, req.Argv))
+	args, err := d.b.Exec(name, ExecOptions{UID: acct.UID, GID: acct.GID, Cwd: dir, Env: env, NoStdin: req.Stdin == nil}, guarded(dir, strict, req.Argv))
 	if err != nil {
 		return -1, err
 	}
@@ -75,19 +75,29 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 //     stdout or stderr. Holding the streams open for flushDelay after the
 //     command exits made it 0 in 200 in the same conditions.
 //   - incus exec --cwd with a directory that does not exist silently runs
-//     the command in /. The guard cds there first and fails instead.
+//     the command in /. The guard cds there first and fails instead; for
+//     the default directory, a home the user may not have (nobody's is
+//     /nonexistent), it falls back to / as login does.
 //
 // The command's arguments reach it as sh's positional parameters, never
 // through the shell's parser; its exit status (128+N when a signal killed
 // it) is the guard's.
-const execGuard = `cd "$1" || exit; shift; "$@"; s=$?; sleep ` + flushDelay + ` 2>/dev/null; exit $s`
+const (
+	execGuard     = `cd "$1" || exit; shift; "$@"; s=$?; sleep ` + flushDelay + ` 2>/dev/null; exit $s`
+	execGuardHome = `cd "$1" 2>/dev/null || cd /; shift; "$@"; s=$?; sleep ` + flushDelay + ` 2>/dev/null; exit $s`
+)
 
 // flushDelay is how long, in seconds, the guard keeps the streams open.
 const flushDelay = "0.02"
 
-// guarded returns argv run through execGuard in dir.
-func guarded(dir string, argv []string) []string {
-	return append([]string{"/bin/sh", "-c", execGuard, "orbtest-exec", dir}, argv...)
+// guarded returns argv run through the guard in dir; strict when the
+// caller named dir.
+func guarded(dir string, strict bool, argv []string) []string {
+	guard := execGuardHome
+	if strict {
+		guard = execGuard
+	}
+	return append([]string{"/bin/sh", "-c", guard, "orbtest-exec", dir}, argv...)
 }
 
 // execResult tells a guest's non-zero exit from a failure of incus.

@@ -135,7 +135,7 @@ func TestFakeExecTellsGuestFromIncus(t *testing.T) {
 				assert.ErrorIs(t, err, tc.wantErr, tc.reason)
 			}
 			assert.Equal(t, "exec orbtest-a -T -n --user=0 --group=0 --cwd=/root --env=HOME=/root --env=USER=root --env=LOGNAME=root -- "+
-				strings.Join(guarded("/root", []string{"x"}), " "), f.calls(t)[0])
+				strings.Join(guarded("/root", false, []string{"x"}), " "), f.calls(t)[0])
 		})
 	}
 }
@@ -153,7 +153,7 @@ func TestFakeExecUserLookupCached(t *testing.T) {
 		assert.Equal(t, 0, code)
 	}
 	want := "exec orbtest-a -T --user=1000 --group=1001 --cwd=/home/dev --env=HOME=/home/dev --env=USER=dev --env=LOGNAME=dev --env=A=1 -- " +
-		strings.Join(guarded("/home/dev", []string{"id"}), " ")
+		strings.Join(guarded("/home/dev", false, []string{"id"}), " ")
 	assert.Equal(t, []string{
 		"list ^orbtest-a$ --format json",
 		"exec orbtest-a -T -n --user=0 --group=0 --cwd=/ -- getent passwd dev",

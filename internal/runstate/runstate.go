@@ -159,7 +159,8 @@ type Record struct {
 	Spec    string    `json:"spec"` // for people
 	Role    Role      `json:"role"`
 	State   State     `json:"state"`
-	PID     int       `json:"pid,omitempty"` // last process that changed the record
+	Addr    string    `json:"addr,omitempty"` // where the host reaches it, as of its last boot
+	PID     int       `json:"pid,omitempty"`  // last process that changed the record
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 }
