@@ -292,3 +292,27 @@ func TestExecNeverRetriesAndReportsExit(t *testing.T) {
 	assert.Equal(t, before+1, d.Calls("exec"), "bad commands never reach the backend")
 	assert.True(t, errors.Is(err, err))
 }
+
+func TestWaitForAfterTheTestChangesTheMachine(t *testing.T) {
+	d := newMemDriver()
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	require.NoError(t, err)
+	defer vm.Delete(context.Background())
+	attempts := 0
+	restarted := NewCheck("service restarted", func(context.Context, *VM) error {
+		attempts++
+		if attempts < 3 {
+			return errors.New("still starting")
+		}
+		return nil
+	})
+	require.NoError(t, vm.WaitFor(t.Context(), restarted))
+	assert.Equal(t, 3, attempts)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	never := NewCheck("never", func(context.Context, *VM) error { return errors.New("nope") })
+	err = vm.WaitFor(ctx, never)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "last check saw: nope")
+}

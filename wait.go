@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -287,4 +288,27 @@ func (vm *VM) dead(ctx context.Context) error {
 		return fmt.Errorf("machine is %s", m.State)
 	}
 	return nil
+}
+
+// WaitFor waits until every check passes, in order, polling each with the
+// same backoff as readiness, until ctx ends. Use it after the test itself
+// changes the machine: an install, a service restart, a reboot.
+func (vm *VM) WaitFor(ctx context.Context, checks ...Check) error {
+	for _, ch := range checks {
+		if err := vm.waitFor(ctx, ch); err != nil {
+			return fmt.Errorf("orbtest: machine %q: %w", vm.name, err)
+		}
+	}
+	return nil
+}
+
+// MustWaitFor is like [VM.WaitFor] but fails the test when a check does not
+// pass within timeout.
+func (vm *VM) MustWaitFor(t testing.TB, timeout time.Duration, checks ...Check) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	if err := vm.WaitFor(ctx, checks...); err != nil {
+		t.Fatal(err)
+	}
 }
