@@ -128,7 +128,7 @@ func TestNewVMReadinessFailureLeavesNothing(t *testing.T) {
 	ft := newFakeTB()
 	returned := false
 	ft.run(func(tb testing.TB) {
-		NewVM(tb, Debian("bookworm"), testRun(t, d), WithReadyTimeout(200*time.Millisecond), WithKeep(KeepNever))
+		NewVM(tb, Debian("bookworm"), testRun(t, d), WithCreateTimeout(200*time.Millisecond), WithKeep(KeepNever))
 		returned = true
 	})
 	assert.False(t, returned, "NewVM must stop the test when the machine is not ready")

@@ -103,12 +103,12 @@ func WithReady(checks ...Check) Option {
 	return optionFunc(func(c *config) { c.checks = append(c.checks, checks...) })
 }
 
-// WithReadyTimeout bounds each wait for readiness: for a machine to run,
-// answer and have an address once it is created or reset, and for the
-// checks of [WithReady]. Default 5m. Creating a machine is bounded by
-// [WithCreateTimeout], and setup steps only by the test's deadline. NewVM
-// also stops waiting in time to tear the machine down before the test
-// binary's -timeout.
+// WithReadyTimeout bounds the wait for the checks of [WithReady], each time
+// a test gets a machine. Default 5m. Making the machine (create, and boot
+// until it runs, answers, has an address and has finished cloud-init) is
+// bounded by [WithCreateTimeout]; setup steps only by the test's deadline.
+// NewVM also stops waiting in time to tear the machine down before the
+// test binary's -timeout.
 func WithReadyTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d <= 0 {
@@ -119,8 +119,10 @@ func WithReadyTimeout(d time.Duration) Option {
 	})
 }
 
-// WithCreateTimeout bounds one create call. A create that takes longer is
-// retried, and a machine it made after all is adopted. Default 5m.
+// WithCreateTimeout bounds one create call, and then the wait until the
+// machine runs, answers, has an address and has finished cloud-init (also
+// after each reset). A create call that takes longer is retried, and a
+// machine it made after all is adopted. Default 5m.
 func WithCreateTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d <= 0 {

@@ -513,7 +513,7 @@ func (p *pool) boot(ctx context.Context, c *config, vm *VM) error {
 	vm.mu.Lock()
 	vm.addr = ""
 	vm.mu.Unlock()
-	return vm.waitAll(ctx, c.readyTimeout, builtinChecks(vm.spec))
+	return vm.waitAll(ctx, c.createTimeout, builtinChecks(vm.spec))
 }
 
 // withCreateSlot runs fn holding one of the run's ORBTEST_MAX_CREATES create

@@ -68,7 +68,7 @@ func (vm *VM) start(ctx context.Context, c *config) error {
 		return fmt.Errorf("orbtest: create machine %q: %w", vm.name, deadlineHint(ctx, err))
 	}
 	created := time.Since(t0)
-	if err := vm.waitAll(ctx, c.readyTimeout, builtinChecks(vm.spec)); err != nil {
+	if err := vm.waitAll(ctx, c.createTimeout, builtinChecks(vm.spec)); err != nil {
 		return err
 	}
 	if err := vm.provision(ctx); err != nil {

@@ -139,7 +139,7 @@ func TestStartVMReadinessTimeoutSaysWhatItSaw(t *testing.T) {
 		return 7, "", "guest agent not up"
 	}
 	start := time.Now()
-	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d), WithReadyTimeout(300*time.Millisecond))
+	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d), WithCreateTimeout(300*time.Millisecond))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	msg := err.Error()
 	assert.Contains(t, msg, "not ready")
@@ -315,4 +315,24 @@ func TestWaitForAfterTheTestChangesTheMachine(t *testing.T) {
 	err = vm.WaitFor(ctx, never)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.ErrorContains(t, err, "last check saw: nope")
+}
+
+func TestTimeoutReportsTheLastCompleteAttempt(t *testing.T) {
+	d := newMemDriver()
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	require.NoError(t, err)
+	defer vm.Delete(context.Background())
+	attempt := 0
+	slow := NewCheck("slow", func(ctx context.Context, _ *VM) error {
+		attempt++
+		if attempt == 1 {
+			return errors.New("nothing listens on port 9")
+		}
+		<-ctx.Done() // this attempt is cut short by the deadline
+		return ctx.Err()
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	err = vm.WaitFor(ctx, slow)
+	assert.ErrorContains(t, err, "last check saw: nothing listens on port 9")
 }

@@ -257,7 +257,9 @@ func (vm *VM) waitFor(ctx context.Context, c Check) error {
 		if err == nil || isPermanent(err) {
 			return err
 		}
-		last = err
+		if ctx.Err() == nil || last == nil {
+			last = err // an attempt the deadline cut short saw nothing new
+		}
 		if time.Since(lastAlive) >= aliveEvery {
 			lastAlive = time.Now()
 			if dead := vm.dead(ctx); dead != nil {
