@@ -157,7 +157,7 @@ func benchReport(d benchData, meta map[string]string) string {
 	p("## Machine and run")
 	p("")
 	p("| | |\n|---|---|")
-	for _, k := range []string{"date", "command", "cpu", "nproc", "memory", "kernel", "backend", "incus", "storage", "go", "load-before", "load-after"} {
+	for _, k := range []string{"date", "command", "cpu", "nproc", "memory", "kernel", "backend", "incus", "storage", "go", "load-before", "load-after", "load-per-group"} {
 		if v, ok := meta[k]; ok {
 			p("| %s | %s |", k, v)
 		}
@@ -296,6 +296,18 @@ func benchReport(d benchData, meta map[string]string) string {
 	p(pr3.row("pool: reset at release (4 at a time)", "ms"))
 	p(d.get("BenchmarkSuite", "pool-address-lag-ms").row("pool: NewVM return − guest got its IPv4 address (networkd's journal)", "ms"))
 	p("")
+	p(d.get("BenchmarkSuite", "load1").row("1-min load average when the sample started", ""))
+	p("")
+	var per []string
+	fv, pv, lv := d["BenchmarkSuite"]["fresh-s"], d["BenchmarkSuite"]["pool-s"], d["BenchmarkSuite"]["load1"]
+	for i := range min(len(fv), len(pv)) {
+		l := "?"
+		if i < len(lv) {
+			l = num(lv[i])
+		}
+		per = append(per, fmt.Sprintf("%s s / %s s = %s× (load %s)", num(fv[i]), num(pv[i]), num(fv[i]/pv[i]), l))
+	}
+	p("Samples, fresh / pool: %s.", strings.Join(per, "; "))
 	sr := statsOf(d.ratios("BenchmarkSuite", "fresh-s", "pool-s"))
 	p("Ratio fresh ÷ pool: **%s×** (per-pair median %s×; target ≥ 5×: %s). The setup step costs %s s alone (the template's), %s s when four run at once on the %s-core machine.", num(suiteRatio), num(sr.med), yesNo(suiteRatio >= 5), num(ps.med), num(fs.med), meta["nproc"])
 	p("")

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"regexp"
@@ -634,6 +635,7 @@ func BenchmarkSuite(b *testing.B) {
 	b.StopTimer()
 	sums := map[string]float64{}
 	for range b.N {
+		sums["load1"] += load1()
 		modes := []string{"fresh", "pool"}
 		if flip.Add(1)%2 == 0 {
 			slices.Reverse(modes)
@@ -680,6 +682,21 @@ func benchChildRunID() string {
 		return id + "s" + hex.EncodeToString(randBytes(2))
 	}
 	return "bs" + hex.EncodeToString(randBytes(4))
+}
+
+// load1 is the 1-minute load average, reported beside samples that a
+// shared machine's other work can distort.
+func load1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return math.NaN()
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return math.NaN()
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 func randBytes(n int) []byte {

@@ -17,6 +17,8 @@
 #   BENCH_N_COLD (15) BENCH_N_WARM (20) BENCH_N_RUN (15) BENCH_RUN_ITERS (20)
 #   BENCH_N_LAG (12) BENCH_N_RESET (8) BENCH_N_SUITE (3)
 #   BENCH_N_INSPECT (5) BENCH_INSPECT_ITERS (10)           repetitions per benchmark
+#   BENCH_GROUP_LOAD (1.0) BENCH_GROUP_WAIT (300)  before each benchmark, wait up to
+#                            that many seconds for the load to fall below that
 #   BENCH_ONLY (all)         a regexp of benchmark names to run, e.g. 'ColdStart|Run'
 
 set -Eeuo pipefail
@@ -27,7 +29,8 @@ ROOT=$(pwd)
 # The exact command, with every knob that differs from the defaults.
 knobs=()
 for v in BENCH_QUICK BENCH_MAX_LOAD BENCH_LOAD_WAIT BENCH_N_COLD BENCH_N_WARM BENCH_N_RUN BENCH_RUN_ITERS \
-	BENCH_N_LAG BENCH_N_RESET BENCH_N_SUITE BENCH_N_INSPECT BENCH_INSPECT_ITERS BENCH_ONLY ORBTEST_BACKEND ORBTEST_INCUS; do
+	BENCH_N_LAG BENCH_N_RESET BENCH_N_SUITE BENCH_N_INSPECT BENCH_INSPECT_ITERS BENCH_GROUP_LOAD BENCH_GROUP_WAIT \
+	BENCH_ONLY ORBTEST_BACKEND ORBTEST_INCUS; do
 	if [[ -n ${!v:-} ]]; then knobs+=("$v=${!v}"); fi
 done
 COMMAND="${knobs[*]:+${knobs[*]} }bash scripts/bench.sh"
@@ -35,7 +38,7 @@ COMMAND="${knobs[*]:+${knobs[*]} }bash scripts/bench.sh"
 if [[ -n ${BENCH_QUICK:-} ]]; then
 	: "${BENCH_N_COLD:=3}" "${BENCH_N_WARM:=3}" "${BENCH_N_RUN:=3}" "${BENCH_RUN_ITERS:=5}"
 	: "${BENCH_N_LAG:=2}" "${BENCH_N_RESET:=2}" "${BENCH_N_SUITE:=1}" "${BENCH_MAX_LOAD:=1000}"
-	: "${BENCH_N_INSPECT:=2}" "${BENCH_INSPECT_ITERS:=3}"
+	: "${BENCH_N_INSPECT:=2}" "${BENCH_INSPECT_ITERS:=3}" "${BENCH_GROUP_LOAD:=1000}"
 fi
 MAX_LOAD=${BENCH_MAX_LOAD:-0.7}
 LOAD_WAIT=${BENCH_LOAD_WAIT:-1500}
@@ -84,24 +87,39 @@ done
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "starting at load $LOAD_BEFORE; output in $OUT"
 
+# Before each group, let the previous group's load (or anyone else's)
+# settle a little, and note the load at each group's start and end.
+GROUP_LOAD=${BENCH_GROUP_LOAD:-1.0}
+GROUP_WAIT=${BENCH_GROUP_WAIT:-300}
+LOADS=()
 group=0
 bench() { # bench REGEXP BENCHTIME COUNT
 	group=$((group + 1))
 	if [[ -n $ONLY ]] && ! grep -Eq "$ONLY" <<<"$1"; then
 		return 0
 	fi
-	log "running $1 (-benchtime=$2 -count=$3) at load $(load1)"
+	local w=0
+	while awk -v l="$(load1)" -v m="$GROUP_LOAD" 'BEGIN { exit !(l >= m) }' && ((w < GROUP_WAIT)); do
+		sleep 10
+		w=$((w + 10))
+	done
+	local name=${1#^Benchmark} start
+	name=${name%\$}
+	start=$(load1)
+	log "running $1 (-benchtime=$2 -count=$3) at load $start"
 	ORBTEST_RUN_ID=${BENCH_ID}g$group "$BIN" -test.run='^$' -test.bench="$1" \
 		-test.benchtime="$2" -test.count="$3" -test.timeout=90m 2>&1 | tee -a "$OUT"
+	LOADS+=("$name $start→$(load1)")
 }
 
+# The suite first: it is the longest, and the most hurt by load from others.
+bench '^BenchmarkSuite$' 1x "$N_SUITE"
 bench '^BenchmarkColdStart$' 1x "$N_COLD"
 bench '^BenchmarkWarmLease$' 1x "$N_WARM"
 bench '^BenchmarkRun$' "${RUN_ITERS}x" "$N_RUN"
 bench '^BenchmarkReadinessLag$' 1x "$N_LAG"
 bench '^BenchmarkResetOptions$' 1x "$N_RESET"
 bench '^BenchmarkInspect$' "${INSPECT_ITERS}x" "$N_INSPECT"
-bench '^BenchmarkSuite$' 1x "$N_SUITE"
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -137,6 +155,7 @@ fi
 	echo "go=$(go version | cut -d' ' -f3-)"
 	echo "load-before=$LOAD_BEFORE (1, 5, 15 min; waited ${waited}s for < $MAX_LOAD)"
 	echo "load-after=$LOAD_AFTER"
+	echo "load-per-group=$(IFS=';'; echo "${LOADS[*]}" | sed 's/;/; /g') (1-min load at each group's start → end)"
 } >"$META"
 
 if ! grep -q '^Benchmark.*ns/op' "$OUT"; then
