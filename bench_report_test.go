@@ -295,8 +295,7 @@ func benchReport(d benchData, meta map[string]string) string {
 	pr3 := d.get("BenchmarkSuite", "pool-reset-ms")
 	p(pr3.row("pool: reset at release (4 at a time)", "ms"))
 	p(d.get("BenchmarkSuite", "pool-address-lag-ms").row("pool: NewVM return − guest got its IPv4 address (networkd's journal)", "ms"))
-	p("")
-	p(d.get("BenchmarkSuite", "load1").row("1-min load average when the sample started", ""))
+	p(d.get("BenchmarkSuite", "load1").row("1-min load average when the sample started (the previous sample's own load included)", ""))
 	p("")
 	var per []string
 	fv, pv, lv := d["BenchmarkSuite"]["fresh-s"], d["BenchmarkSuite"]["pool-s"], d["BenchmarkSuite"]["load1"]
@@ -361,7 +360,7 @@ func benchReport(d benchData, meta map[string]string) string {
 	for _, k := range []string{"1", "8", "16"} {
 		n := "BenchmarkInspect/ours=" + k
 		in, q, all := d.get(n, "inspect-ms"), d.get(n, "query-one-ms"), d.get(n, "instances")
-		p("| %s / %s | %s ms (%s – %s) | %s ms (%s – %s) |", k, num(all.med), num(in.med), num(in.p25), num(in.p75), num(q.med), num(q.p25), num(q.p75))
+		p("| %s / %.0f | %s ms (%s – %s) | %s ms (%s – %s) |", k, all.med, num(in.med), num(in.p25), num(in.p75), num(q.med), num(q.p25), num(q.p75))
 	}
 	p("")
 
@@ -408,6 +407,8 @@ func benchReport(d benchData, meta map[string]string) string {
 		p(d.get(n, "ready-ms").row(sub+": start → return", "ms"))
 	}
 	p("")
+	p("The poller's back-to-back `incus exec` slows the boot it watches: StartVM took %s ms here against %s ms without it (§1).", num(d.get("BenchmarkReadinessLag/StartVM", "ready-ms").med), num(cold.med))
+	p("")
 	if lag.med > 100 || lagReset.med > 100 {
 		la := d.get("BenchmarkReadinessLag/StartVM", "lag-after-ipv4-ms")
 		lr := d.get("BenchmarkReadinessLag/reset", "lag-after-ipv4-ms")
@@ -426,7 +427,7 @@ func benchReport(d benchData, meta map[string]string) string {
 	p("- **Inspect lists every instance.** `incus list ^NAME$ --format json` costs %s ms with one instance and %s ms with 16 (a single-instance `incus query /1.0/instances/NAME?recursion=1`: %s ms). Every readiness poll and every reset runs several, so on a host shared with other runs each reset's polls add up (during development, with 18 instances and a load of 10–20 from other runs, a trace of the suite showed single Inspects of 0.3–1.1 s). Asking for the one instance would make it independent of the host's other instances.", num(i1.med), num(i16.med), num(q16.med))
 	p("- **Readiness back-off.** After the guest's DHCP, StartVM still takes %s ms to return (cold start, §1) and a reset %s ms (§5): the poll interval grows ×1.6 from 20 ms, each poll an `incus list`. A cap of ~100 ms on the interval of the address check (wait.go) would bound that.", num(cold.med-gd0.med), num(lagIP[1].med))
 	steps := [2]stats{d.get("BenchmarkWarmLease/cross-process-steps", "driver-ms"), d.get("BenchmarkWarmLease/cross-process-steps", "poolinit-ms")}
-	p("- **Two probes per process.** A child process's first NewVM spends %s ms selecting and probing the backend and %s ms in poolFor, most of it a second `incus query /1.0` for the features the first probe already had; keeping the selected driver's Info would halve the cross-process lease (target met without it).", num(steps[0].med), num(steps[1].med))
+	p("- **Two probes per process.** A child process's first NewVM spends %s ms selecting and probing the backend and %s ms in poolFor, about the cost of the second `incus query /1.0` it runs for the features the first probe already had; keeping the selected driver's Info would halve the cross-process lease (target met without it).", num(steps[0].med), num(steps[1].med))
 	p("- **The exec guard costs %s ms per command** (§4: %+.0f %% on `true`), also paid by each readiness check that runs a command.", num(ga0[0].med-runTrue[1].med), 100*(ga0[0].med/runTrue[1].med-1))
 	p("- **The last round's resets.** Each package process's last tests reset their pool machines in their cleanup (%s ms each with four at once) although no later test of that process uses them; without a process-exit hook this cannot be skipped safely, since another package process may lease them.", num(d.get("BenchmarkSuite", "pool-reset-ms").med))
 	p("- **Guest boot to DHCP** is what the cold start, the readiness lag and every reset wait for: %s ms after StartVM starts against %s ms for a plain exec. An image whose network unit starts earlier (it waits for udev; see `systemd-analyze critical-chain systemd-networkd.service` in a machine) would shorten all three.", num(gd0.med), num(rawExec.med))
