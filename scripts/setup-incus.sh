@@ -359,8 +359,14 @@ step_packages() {
 start_lxcfs() {
 	lxcfs_mounted && return 0
 	pid_alive "$LXCFS_PIDFILE" lxcfs && return 0
+	# A dead lxcfs leaves its FUSE mount behind ("Transport endpoint is not
+	# connected"): nothing under it, not even stat, works until it is gone.
+	if grep -qs ' /var/lib/lxcfs ' /proc/self/mounts; then
+		say "daemon: removing the stale lxcfs mount left by a dead lxcfs"
+		fusermount -u /var/lib/lxcfs 2>/dev/null || umount -l /var/lib/lxcfs 2>/dev/null ||
+			die "could not unmount the stale /var/lib/lxcfs (try: umount -l /var/lib/lxcfs)"
+	fi
 	mkdir -p /var/lib/lxcfs
-	fusermount -u /var/lib/lxcfs 2>/dev/null || umount -l /var/lib/lxcfs 2>/dev/null || true
 	say "daemon: starting lxcfs (log: $LXCFS_LOG)"
 	setsid nohup /usr/bin/lxcfs /var/lib/lxcfs </dev/null >>"$LXCFS_LOG" 2>&1 &
 	echo $! >"$LXCFS_PIDFILE"
