@@ -11,7 +11,8 @@ import (
 )
 
 // DeleteRun deletes every machine of run that is not kept (found both in
-// the run's records and by name on the backend), then the run's records.
+// the run's records and by name on the backend), then the run's records;
+// records of kept machines no longer on the backend go too.
 // It returns how many machines it deleted. It is what the reaper and
 // `orbtest gc` do for a run that has ended.
 func DeleteRun(ctx context.Context, d backend.Driver, run *Run) (int, error) {
@@ -32,9 +33,19 @@ func DeleteRun(ctx context.Context, d backend.Driver, run *Run) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	present := map[string]bool{}
 	for _, m := range ms {
+		present[m.Name] = true
 		if RunOf(m.Name) == run.ID && !kept[m.Name] {
 			names[m.Name] = true
+		}
+	}
+	// A kept machine someone has since deleted needs no record.
+	var gone []string
+	for name := range kept {
+		if !present[name] {
+			delete(kept, name)
+			gone = append(gone, name)
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -43,10 +54,12 @@ func DeleteRun(ctx context.Context, d backend.Driver, run *Run) (int, error) {
 	for name := range names {
 		g.Go(func() error {
 			err := backend.Retry(gctx, func(ctx context.Context) error { return d.Delete(ctx, name) })
-			if err != nil && !errors.Is(err, backend.ErrNotFound) {
+			switch {
+			case err == nil:
+				deleted <- name
+			case !errors.Is(err, backend.ErrNotFound):
 				return fmt.Errorf("delete %s: %w", name, err)
 			}
-			deleted <- name
 			return nil
 		})
 	}
@@ -59,6 +72,9 @@ func DeleteRun(ctx context.Context, d backend.Driver, run *Run) (int, error) {
 	if len(kept) > 0 {
 		return n, run.WithLock(func(tx *Tx) error {
 			for name := range names {
+				gone = append(gone, name)
+			}
+			for _, name := range gone {
 				if err := tx.Remove(name); err != nil {
 					return err
 				}
