@@ -368,7 +368,7 @@ start_lxcfs() {
 	fi
 	mkdir -p /var/lib/lxcfs
 	say "daemon: starting lxcfs (log: $LXCFS_LOG)"
-	setsid nohup /usr/bin/lxcfs /var/lib/lxcfs </dev/null >>"$LXCFS_LOG" 2>&1 &
+	setsid nohup /usr/bin/lxcfs /var/lib/lxcfs </dev/null >>"$LXCFS_LOG" 2>&1 9>&- &
 	echo $! >"$LXCFS_PIDFILE"
 	for _ in $(seq 1 50); do
 		lxcfs_mounted && return 0
@@ -390,7 +390,7 @@ start_incusd() {
 		export PATH=/usr/libexec/incus:/usr/sbin:/usr/bin:/sbin:/bin
 		printf '\n=== %s setup-incus: starting incusd ===\n' "$(date -Is)" >>"$INCUSD_LOG"
 		setsid nohup /usr/libexec/incus/incusd --group=incus-admin \
-			</dev/null >>"$INCUSD_LOG" 2>&1 &
+			</dev/null >>"$INCUSD_LOG" 2>&1 9>&- &
 		echo $! >"$INCUSD_PIDFILE"
 	)
 }
@@ -1002,6 +1002,8 @@ fi
 # One setup at a time (a second run waits for the first, then finds it done).
 LOCK_FILE=/run/lock/orbtest-setup-incus.lock
 [[ -d ${LOCK_FILE%/*} && -w ${LOCK_FILE%/*} ]] || LOCK_FILE=/tmp/orbtest-setup-incus.lock
+# fd 9 holds the lock: the daemons this script starts must not inherit it
+# (they are started with 9>&-), or every later run would wait for them.
 exec 9>"$LOCK_FILE"
 if ! flock -n 9; then
 	say "another setup-incus.sh is running, waiting for it"
