@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,12 +65,20 @@ func TestChildProcess(t *testing.T) {
 		time.Sleep(time.Hour)
 	case "permanent":
 		NewVM(t, Debian("nosuchrelease"))
-	case "parallel":
-		for i := range 32 {
+	case "parallel": // ORBTEST_TEST_N tests (32), each holding its machine ORBTEST_TEST_HOLD
+		n, hold := 32, time.Duration(0)
+		if v := os.Getenv("ORBTEST_TEST_N"); v != "" {
+			n, _ = strconv.Atoi(v)
+		}
+		if v := os.Getenv("ORBTEST_TEST_HOLD"); v != "" {
+			hold, _ = time.ParseDuration(v)
+		}
+		for i := range n {
 			t.Run(fmt.Sprint(i), func(t *testing.T) {
 				t.Parallel()
 				vm := NewVM(t, spec)
 				vm.MustRun(t, "true")
+				time.Sleep(hold)
 			})
 		}
 	default:
@@ -150,6 +161,9 @@ func startChild(t *testing.T, tg crashTarget, scenario, run, state string, extra
 	}
 	c := &child{run: run, state: state, ready: filepath.Join(t.TempDir(), "ready")}
 	args := []string{"-test.run=^TestChildProcess$", "-test.v"}
+	if scenario == "parallel" {
+		args = append(args, "-test.parallel=4") // whatever GOMAXPROCS is
+	}
 	if scenario == "timeout" {
 		args = append(args, "-test.timeout="+tg.timeout)
 		scenario = "hang"
@@ -280,56 +294,134 @@ func TestRunsShareAPoolAcrossProcessesOnIncus(t *testing.T) {
 }
 
 // testRunsShareAPool runs two child processes of one run at once, as
-// `go test ./...` runs two packages, with 2 machines for 64 tests; the
-// lease log shows no machine held by two tests at once and machines passed
-// from one process to the other.
+// `go test ./...` runs two packages, with 2 machines for 40 tests; the
+// lease log shows no machine held by two tests at once, and the machine
+// the shorter process leaves passed to the other.
 func testRunsShareAPool(t *testing.T, tg crashTarget) {
 	owner := exec.Command("sleep", "600") // plays the go command
 	require.NoError(t, owner.Start())
 	t.Cleanup(func() { _ = owner.Process.Kill(); _ = owner.Wait() })
 	run, state := newRunID(), t.TempDir()
 	env := []string{"ORBTEST_MAX_VMS=2", fmt.Sprintf("ORBTEST_RUN_OWNER=%d", owner.Process.Pid)}
-	a := startChild(t, tg, "parallel", run, state, env...)
-	b := startChild(t, tg, "parallel", run, state, env...)
+	a := startChild(t, tg, "parallel", run, state, append(env, "ORBTEST_TEST_N=32")...)
+	b := startChild(t, tg, "parallel", run, state, append(env, "ORBTEST_TEST_N=8")...)
 	assert.Equal(t, 0, a.wait(), a.out.String())
 	assert.Equal(t, 0, b.wait(), b.out.String())
 
 	assert.NotEmpty(t, tg.runMachines(t, run), "the run's machines outlive its processes while the run lives")
-	log, err := os.ReadFile(filepath.Join(state, "runs", run, "leases.log"))
-	require.NoError(t, err)
-	holder := map[string]string{}
-	users := map[string]map[string]bool{}
-	acquires := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(log)), "\n") {
-		f := strings.Fields(line) // time event machine pid
-		require.Len(t, f, 4, line)
-		switch f[1] {
-		case "acquire":
-			require.Empty(t, holder[f[2]], "%s acquired by %s while held by %s", f[2], f[3], holder[f[2]])
-			holder[f[2]] = f[3]
-			if users[f[2]] == nil {
-				users[f[2]] = map[string]bool{}
+	events := leaseEvents(t, state, run)
+	users := map[string]map[int]bool{}
+	for _, e := range events {
+		if e.event == "acquire" {
+			if users[e.machine] == nil {
+				users[e.machine] = map[int]bool{}
 			}
-			users[f[2]][f[3]] = true
-			acquires++
-		case "release":
-			assert.Equal(t, holder[f[2]], f[3], "%s released by a process that did not hold it", f[2])
-			holder[f[2]] = ""
+			users[e.machine][e.pid] = true
 		}
 	}
-	assert.Equal(t, 64, acquires)
+	assert.Equal(t, 40, countEvents(events, "acquire", 0))
 	assert.LessOrEqual(t, len(users), 2, "ORBTEST_MAX_VMS=2 across both processes")
 	shared := false
 	for _, pids := range users {
 		shared = shared || len(pids) == 2
 	}
-	assert.True(t, shared, "a machine passed between the two processes")
+	assert.True(t, shared, "a machine passed between the two processes: %v", users)
 
 	// The run ends when its owner does.
 	require.NoError(t, owner.Process.Kill())
 	_ = owner.Wait()
 	took := waitGone(t, tg, run, state)
 	t.Logf("%s: run %s cleaned up %s after its owner ended", tg.name, run, took.Round(time.Millisecond))
+}
+
+// TestWaitingIsFairAcrossProcesses holds a run to one machine while one
+// process runs 16 tests on it; a second process of the run that starts
+// waiting meanwhile gets the machine in its turn, not when the first
+// process is done.
+func TestWaitingIsFairAcrossProcesses(t *testing.T) {
+	tg := fakeTarget(t)
+	owner := exec.Command("sleep", "600")
+	require.NoError(t, owner.Start())
+	t.Cleanup(func() { _ = owner.Process.Kill(); _ = owner.Wait() })
+	run, state := newRunID(), t.TempDir()
+	env := []string{"ORBTEST_MAX_VMS=1", fmt.Sprintf("ORBTEST_RUN_OWNER=%d", owner.Process.Pid)}
+	a := startChild(t, tg, "parallel", run, state, append(env, "ORBTEST_TEST_N=16", "ORBTEST_TEST_HOLD=150ms")...)
+	require.Eventually(t, func() bool {
+		log, _ := os.ReadFile(filepath.Join(state, "runs", run, "leases.log"))
+		return strings.Count(string(log), " acquire ") >= 2
+	}, time.Minute, 10*time.Millisecond, "the first process never got going:\n%s", &a.out)
+	b := startChild(t, tg, "parallel", run, state, append(env, "ORBTEST_TEST_N=1")...)
+	assert.Equal(t, 0, b.wait(), b.out.String())
+	assert.Equal(t, 0, a.wait(), a.out.String())
+
+	events := leaseEvents(t, state, run)
+	bPid := b.cmd.Process.Pid
+	after := -1 // acquires of the first process after the second's
+	for _, e := range events {
+		switch {
+		case e.event == "acquire" && e.pid == bPid:
+			after = 0
+		case e.event == "acquire" && after >= 0:
+			after++
+		}
+	}
+	require.GreaterOrEqual(t, after, 0, "the second process never acquired")
+	// It queued behind at most the first process's 3 other waiters (and
+	// any that queued while it started): it must not wait for all 16.
+	assert.GreaterOrEqual(t, after, 4, "the second process waited until the first was (nearly) done; lease log:\n%v", events)
+	t.Logf("the first process acquired the machine %d more times after the second process had it", after)
+
+	require.NoError(t, owner.Process.Kill())
+	_ = owner.Wait()
+	waitGone(t, tg, run, state)
+}
+
+type leaseEvent struct {
+	event, machine string
+	pid            int
+}
+
+// leaseEvents reads a run's lease log, checking that no machine is ever
+// acquired while held, and released only by its holder.
+func leaseEvents(t *testing.T, state, run string) []leaseEvent {
+	t.Helper()
+	log, err := os.ReadFile(filepath.Join(state, "runs", run, "leases.log"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	require.NoError(t, err)
+	var events []leaseEvent
+	holder := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(log)), "\n") {
+		f := strings.Fields(line) // time event machine pid
+		if len(f) != 4 {
+			continue // being written
+		}
+		pid, err := strconv.Atoi(f[3])
+		require.NoError(t, err, line)
+		e := leaseEvent{event: f[1], machine: f[2], pid: pid}
+		switch e.event {
+		case "acquire":
+			require.Zero(t, holder[e.machine], "%s acquired by %d while held by %d", e.machine, pid, holder[e.machine])
+			holder[e.machine] = pid
+		case "release":
+			assert.Equal(t, holder[e.machine], pid, "%s released by a process that did not hold it", e.machine)
+			holder[e.machine] = 0
+		}
+		events = append(events, e)
+	}
+	return events
+}
+
+// countEvents counts events of a kind, by pid (0: any).
+func countEvents(events []leaseEvent, kind string, pid int) int {
+	n := 0
+	for _, e := range events {
+		if e.event == kind && (pid == 0 || e.pid == pid) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestSweepDeletesOnlyDeadRunsOnFakeOrbctl(t *testing.T) {

@@ -70,8 +70,9 @@
 // spec. [Fresh] gives a test a machine no other test touches; [Shared]
 // gives read-only tests one machine they use at once, never reset.
 // ORBTEST_MAX_VMS (default 4) caps the machines alive at once across the
-// run, and ORBTEST_MAX_CREATES (default 2) the creates in flight; a test
-// that waits says so in its log.
+// run, and ORBTEST_MAX_CREATES (default 2) the creates in flight; tests
+// that wait are served first come, first served across the run's
+// processes, and each says in its log that it waits.
 //
 // Because machines boot from the template's disk, a process a setup step
 // starts in the background does not survive: install services as systemd

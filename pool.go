@@ -165,11 +165,13 @@ func (p *pool) acquire(ctx context.Context, c *config) (*lease, error) {
 	}
 	delay := 5 * time.Millisecond
 	waitingSince := time.Time{}
+	var ticket *runstate.Ticket
+	defer func() { ticket.Leave() }()
 	for {
 		p.mu.Lock()
 		wake := p.wake
 		p.mu.Unlock()
-		l, pl, evicted, inUse, err := p.reserve(c, key)
+		l, pl, evicted, inUse, err := p.reserve(c, key, &ticket)
 		if err != nil {
 			return nil, err
 		}
@@ -200,19 +202,41 @@ func (p *pool) acquire(ctx context.Context, c *config) (*lease, error) {
 		case <-wake:
 		case <-time.After(delay):
 		}
-		delay = min(2*delay, 250*time.Millisecond)
+		// Waiters in other processes are not woken by notify: they poll.
+		delay = min(2*delay, 100*time.Millisecond)
 	}
 }
 
 // reserve decides, under the run lock, whether to reuse a free machine,
-// create one, or wait.
-func (p *pool) reserve(c *config, key string) (l *lease, pl plan, evicted string, inUse int, err error) {
+// create one, or wait. Pool and Fresh requests wait their turn: machines
+// that become free, and room to create, go first to the tests of the run
+// that have waited longer for the same key and role, in any process. A
+// request that has to wait takes a place in that queue (*ticket), which
+// its caller gives up when it stops waiting.
+func (p *pool) reserve(c *config, key string, ticket **runstate.Ticket) (l *lease, pl plan, evicted string, inUse int, err error) {
 	err = p.run.WithLock(func(tx *runstate.Tx) error {
 		recs, err := tx.Records()
 		if err != nil {
 			return err
 		}
 		role := roleOf(c.mode)
+		queue := key + "." + string(role)
+		ahead := 0 // tests waiting longer than this one
+		if c.mode != modeShared {
+			if ahead, err = tx.Ahead(queue, *ticket); err != nil {
+				return err
+			}
+		}
+		wait := func() error {
+			if *ticket == nil && c.mode != modeShared {
+				t, err := tx.Join(queue)
+				if err != nil {
+					return err
+				}
+				*ticket = t
+			}
+			return nil
+		}
 		if c.mode != modeFresh {
 			for _, r := range recs {
 				if r.Key != key || r.Role != role || r.State == runstate.StateKept {
@@ -232,6 +256,11 @@ func (p *pool) reserve(c *config, key string) (l *lease, pl plan, evicted string
 				}
 				if lk == nil {
 					continue // leased, or being created
+				}
+				if ahead > 0 {
+					ahead-- // free, but for a test that has waited longer
+					lk.Unlock()
+					continue
 				}
 				if r.State != runstate.StateIdle {
 					// Its holder died mid-lease or mid-create: rebuild it.
@@ -258,10 +287,13 @@ func (p *pool) reserve(c *config, key string) (l *lease, pl plan, evicted string
 			}
 		}
 		inUse = alive(recs)
+		if ahead > 0 {
+			return wait()
+		}
 		if inUse >= p.max {
 			victim := p.evictable(recs, key, c.mode)
 			if victim == "" {
-				return nil
+				return wait()
 			}
 			if err := tx.Remove(victim); err != nil {
 				return err
@@ -283,6 +315,8 @@ func (p *pool) reserve(c *config, key string) (l *lease, pl plan, evicted string
 	})
 	if l != nil && pl != planWait {
 		p.run.Log("acquire", l.rec.Name)
+		(*ticket).Leave()
+		*ticket = nil
 	}
 	return l, pl, evicted, inUse, err
 }
