@@ -594,6 +594,9 @@ customize_rootfs() {
 			  preserve_sources_list: true
 			locale: C.UTF-8
 			manage_etc_hosts: false
+			# The hostname is the instance's name (an Incus template, rendered
+			# again for copies); a copy's seed still names its source.
+			preserve_hostname: true
 		EOF
 		# cloud-init runs only when the instance was given cloud-init data:
 		# the Incus templates leave the seed files empty otherwise, and an
@@ -637,9 +640,11 @@ write_metadata() {
 		printf '  /etc/hostname:\n    when: [create, copy]\n    template: hostname.tpl\n'
 		printf '  /etc/hosts:\n    when: [create, copy]\n    template: hosts.tpl\n'
 		if [[ $with_cloud_init == 1 ]]; then
+			# At create only: a copy keeps its source's seed and so its
+			# instance-id, and cloud-init does not provision it again.
 			local f
 			for f in meta-data user-data vendor-data network-config; do
-				printf '  /var/lib/cloud/seed/nocloud-net/%s:\n    when: [create, copy]\n    template: cloud-init-%s.tpl\n' "$f" "$f"
+				printf '  /var/lib/cloud/seed/nocloud-net/%s:\n    when: [create]\n    template: cloud-init-%s.tpl\n' "$f" "$f"
 			done
 		fi
 	} >"$dir/metadata.yaml"

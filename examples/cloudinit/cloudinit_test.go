@@ -21,8 +21,8 @@ const deployKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5Zm9yb3JidGVzd
 //
 // write_files runs before users are created, so the file owned by the new
 // user's group is deferred to the final stage. Keep user data idempotent:
-// cloud-init may run it again on machines cloned from the spec's template
-// (Incus gives every copy a new instance ID).
+// on Incus' public images every clone of the spec's template is a new
+// cloud-init instance that runs it again.
 const userData = `#cloud-config
 users:
   - name: deploy

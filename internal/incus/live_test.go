@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -372,7 +373,8 @@ func TestLiveCloudInit(t *testing.T) {
 	ctx := liveCtx(t)
 	name := liveName(t, d)
 	spec := debian("")
-	spec.CloudInit = []byte("#cloud-config\nwrite_files:\n  - path: /root/from-cloud-init\n    content: hello\n")
+	spec.CloudInit = []byte("#cloud-config\nwrite_files:\n  - path: /root/from-cloud-init\n    content: hello\n" +
+		"runcmd:\n  - [sh, -c, 'echo x >>/root/provisioned']\n")
 	require.NoError(t, d.Create(ctx, name, spec))
 	if code, _, _ := run(t, d, name, backend.ExecRequest{Argv: []string{"sh", "-c", "command -v cloud-init"}}); code != 0 {
 		t.Skip("skipping test: the image has no cloud-init")
@@ -382,6 +384,34 @@ func TestLiveCloudInit(t *testing.T) {
 	code, out, _ = run(t, d, name, backend.ExecRequest{Argv: []string{"cat", "/root/from-cloud-init"}})
 	assert.Equal(t, 0, code)
 	assert.Equal(t, "hello", out)
+
+	// A clone of the image scripts/setup-incus.sh builds keeps its source's
+	// cloud-init instance: the user data is not run again in it.
+	clone := liveName(t, d)
+	require.NoError(t, d.Stop(ctx, name))
+	require.NoError(t, d.Clone(ctx, name, clone))
+	require.NoError(t, d.Start(ctx, clone))
+	code, out, errOut = run(t, d, clone, backend.ExecRequest{Argv: []string{"cloud-init", "status", "--wait"}})
+	require.Equal(t, 0, code, "cloud-init status in the clone: %s %s", out, errOut)
+	_, host, _ := run(t, d, clone, backend.ExecRequest{Argv: []string{"hostname"}})
+	assert.Equal(t, clone+"\n", host, "the clone has its own name")
+	_, provisioned, _ := run(t, d, clone, backend.ExecRequest{Argv: []string{"cat", "/root/provisioned"}})
+	if orbtestImage(t, clone) {
+		assert.Equal(t, "x\n", provisioned, "user data ran again in the clone")
+	} else {
+		t.Logf("public image: cloud-init ran the user data %d times (once more in the clone)", strings.Count(provisioned, "x"))
+	}
+}
+
+// orbtestImage reports whether machine name was made from the image
+// scripts/setup-incus.sh builds.
+func orbtestImage(t *testing.T, name string) bool {
+	t.Helper()
+	ref, err := liveDrv.b.ref(name)
+	require.NoError(t, err)
+	out, err := exec.Command(liveDrv.path, "config", "get", ref, "image.description").Output()
+	require.NoError(t, err)
+	return strings.Contains(string(out), "(orbtest,")
 }
 
 func TestLiveConcurrent(t *testing.T) {
