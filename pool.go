@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -324,8 +325,11 @@ func (p *pool) reserve(c *config, key string, ticket **runstate.Ticket) (l *leas
 // evictable returns a machine that no one uses and that this request
 // cannot use as it is: an idle pool machine (of another spec, or of this
 // spec when a Fresh or Shared machine is wanted), or a shared machine no
-// test holds. It is deleted to make room.
+// test holds. It is deleted to make room. Of those, the one unused the
+// longest goes first.
 func (p *pool) evictable(recs []runstate.Record, key string, m mode) string {
+	recs = slices.Clone(recs)
+	slices.SortStableFunc(recs, func(a, b runstate.Record) int { return a.Updated.Compare(b.Updated) })
 	for _, r := range recs {
 		switch {
 		case r.Role == runstate.RolePool && r.State == runstate.StateIdle:

@@ -192,6 +192,19 @@ func TestIdleMachinesOfOtherSpecsAreEvictedAtTheCap(t *testing.T) {
 	assert.Contains(t, d.Names(), b)
 }
 
+func TestEvictionTakesTheMachineIdleLongest(t *testing.T) {
+	t.Setenv("ORBTEST_MAX_VMS", "2")
+	d := newCloningDriver()
+	run := sharedRun(t, d)
+	a, _ := runTest(Debian("bookworm"), run)
+	b, _ := runTest(Ubuntu("24.04"), run)
+	c, ft := runTest(Alpine("3.20"), run)
+	assert.Contains(t, ft.log(), "deleting idle machine "+a+" to make room")
+	_, ft = runTest(Debian("bookworm"), run)
+	assert.Contains(t, ft.log(), "deleting idle machine "+b+" to make room")
+	assert.Contains(t, d.Names(), c, "the machine used last stays")
+}
+
 func TestMachineOfADeadHolderIsRebuiltBeforeReuse(t *testing.T) {
 	d := newCloningDriver()
 	dir := t.TempDir()

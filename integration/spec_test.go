@@ -138,8 +138,10 @@ func TestSpecLimits(t *testing.T) {
 	}
 }
 
-// TestPoolReuse is not parallel: it runs before every parallel test, so no
-// other test can lease or evict its machine between the subtests.
+// TestPoolReuse is not parallel: it runs before every parallel test of the
+// package, so none of them can lease or evict its machine between the
+// subtests. Tests of other packages in the run could evict it once the
+// run reaches ORBTEST_MAX_VMS; scripts/test.sh gives the run room enough.
 func TestPoolReuse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping test: -short skips real machines")
@@ -173,6 +175,22 @@ nohup sleep 7777 >/dev/null 2>&1 &
 		assert.Equal(t, "0\n", vm.MustShell(t, procs), "processes of the first test are gone")
 	})
 
+	var kept *orbtest.VM
+	t.Run("KeepAlways", func(t *testing.T) {
+		kept = orbtest.NewVM(t, reuse, orbtest.WithKeep(orbtest.KeepAlways))
+		assert.Equal(t, first.Name(), kept.Name(), "the idle pool machine")
+		kept.MustExec(t, orbtest.ShellCommand("echo kept >/root/orbtest-kept").AsUser("root"))
+	})
+	require.NotNil(t, kept)
+	t.Run("kept machine outlives its test", func(t *testing.T) {
+		assert.Equal(t, "kept\n", kept.MustExec(t, orbtest.Command("cat", "/root/orbtest-kept").AsUser("root")).Stdout, "kept as the test left it, not reset")
+		require.NoError(t, kept.Delete(t.Context()))
+		require.NoError(t, kept.Delete(t.Context()), "Delete is idempotent")
+		_, err := kept.Run(t.Context(), "true")
+		assert.Error(t, err)
+		assert.False(t, machineExists(t, kept.Backend(), kept.Name()))
+	})
+
 	var fresh *orbtest.VM
 	t.Run("Fresh", func(t *testing.T) {
 		// KeepFailed keeps only the machine of a failed test: this one passes.
@@ -189,22 +207,6 @@ nohup sleep 7777 >/dev/null 2>&1 &
 		assert.False(t, errors.As(err, &xe), "the machine is gone, nothing ran: %v", err)
 		assert.False(t, machineExists(t, fresh.Backend(), fresh.Name()))
 		assert.NoError(t, fresh.Delete(t.Context()), "deleting a deleted machine is not an error")
-	})
-
-	var kept *orbtest.VM
-	t.Run("KeepAlways", func(t *testing.T) {
-		kept = orbtest.NewVM(t, reuse, orbtest.WithKeep(orbtest.KeepAlways))
-		assert.Equal(t, first.Name(), kept.Name(), "the idle pool machine")
-		kept.MustExec(t, orbtest.ShellCommand("echo kept >/root/orbtest-kept").AsUser("root"))
-	})
-	require.NotNil(t, kept)
-	t.Run("kept machine outlives its test", func(t *testing.T) {
-		assert.Equal(t, "kept\n", kept.MustExec(t, orbtest.Command("cat", "/root/orbtest-kept").AsUser("root")).Stdout, "kept as the test left it, not reset")
-		require.NoError(t, kept.Delete(t.Context()))
-		require.NoError(t, kept.Delete(t.Context()), "Delete is idempotent")
-		_, err := kept.Run(t.Context(), "true")
-		assert.Error(t, err)
-		assert.False(t, machineExists(t, kept.Backend(), kept.Name()))
 	})
 }
 
