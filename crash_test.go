@@ -278,6 +278,10 @@ func testNothingLeftBehind(t *testing.T, tg crashTarget) {
 			}
 			took := waitGone(t, tg, c.run, c.state)
 			t.Logf("%s: every machine of run %s gone %s after the child ended", tg.name, c.run, took.Round(time.Millisecond))
+			assert.Eventually(t, func() bool {
+				b, _ := os.ReadFile(runstate.ReapedLog(c.state))
+				return strings.Contains(string(b), " run "+c.run+": owner gone at ")
+			}, 10*time.Second, 20*time.Millisecond, "the reaper notes the run it ended in %s", runstate.ReapedLog(c.state))
 		})
 	}
 }

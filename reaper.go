@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/orbtest/orbtest/internal/backend"
 	"github.com/orbtest/orbtest/internal/backends"
 	"github.com/orbtest/orbtest/internal/runstate"
 )
@@ -81,17 +82,38 @@ func reap(dir string) int {
 	for runstate.Alive(info.OwnerPID, info.OwnerStart) {
 		time.Sleep(reaperPoll)
 	}
+	start := time.Now()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "orbtest reaper: %s +%s: run %s: %s\n", time.Now().UTC().Format(time.RFC3339Nano),
+			time.Since(start).Round(time.Millisecond), run.ID, fmt.Sprintf(format, args...))
+	}
+	logf("owner %d is gone", info.OwnerPID)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	d, err := backends.Select(ctx, info.Backend)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "orbtest reaper: run %s: %v\n", run.ID, err)
+		logf("%v", err)
 		return 1
 	}
-	n, err := runstate.DeleteRun(ctx, d, run)
-	fmt.Fprintf(os.Stderr, "orbtest reaper: run %s ended; deleted %d machines (err: %v)\n", run.ID, n, err)
+	n, err := runstate.DeleteRun(ctx, timedDeletes{d, logf}, run)
+	logf("deleted %d machines (err: %v)", n, err)
+	runstate.LogReaped(filepath.Dir(filepath.Dir(dir)), fmt.Sprintf("run %s: owner gone at %s, deleted %d machines in %s (err: %v)",
+		run.ID, start.UTC().Format(time.RFC3339), n, time.Since(start).Round(time.Millisecond), err))
 	if err != nil {
 		return 1
 	}
 	return 0
+}
+
+// timedDeletes logs how long each delete takes.
+type timedDeletes struct {
+	backend.Driver
+	logf func(format string, args ...any)
+}
+
+func (d timedDeletes) Delete(ctx context.Context, name string) error {
+	t0 := time.Now()
+	err := d.Driver.Delete(ctx, name)
+	d.logf("delete %s: %s (err: %v)", name, time.Since(t0).Round(time.Millisecond), err)
+	return err
 }

@@ -35,4 +35,8 @@ for _ in $(seq 1 180); do
 	sleep 0.5
 done
 printf 'check-leaks: machines still there 90s after the tests ended:\n%s\n' "$left" >&2
+state=${ORBTEST_STATE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/orbtest}
+for f in "$state"/runs/*/reaper.log; do
+	[ -s "$f" ] && printf '== %s\n%s\n' "$f" "$(tail -n 40 "$f")" >&2
+done
 exit 1

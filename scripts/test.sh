@@ -39,3 +39,10 @@ echo "test: go test -race ./..."
 go test -race -count=1 -timeout 30m ./...
 
 ORBTEST_LEAKS_IGNORE=$before bash scripts/check-leaks.sh
+# How long each run's reaper took, for the record.
+reaped=${ORBTEST_STATE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/orbtest}/reaped.log
+sleep 1
+if [ -f "$reaped" ]; then
+	echo "test: latest runs ended by their reapers ($reaped):"
+	tail -n 3 "$reaped"
+fi

@@ -1,9 +1,13 @@
 package runstate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -105,4 +109,35 @@ func Sweep(ctx context.Context, d backend.Driver, remote, stateDir, current stri
 		}
 		_, _ = DeleteRun(ctx, d, r)
 	}
+}
+
+// ReapedLog is the file under stateDir where reapers note each run they
+// ended, one line per run, the latest last; it is kept to a few hundred
+// lines.
+func ReapedLog(stateDir string) string { return filepath.Join(stateDir, "reaped.log") }
+
+const reapedLogMax = 64 << 10
+
+// LogReaped appends line to stateDir's ReapedLog, first dropping the older
+// half of the file when it has grown past 64 KiB.
+func LogReaped(stateDir, line string) {
+	path := ReapedLog(stateDir)
+	lk, err := lockBlocking(path + ".lock")
+	if err != nil {
+		return
+	}
+	defer lk.Unlock()
+	if b, err := os.ReadFile(path); err == nil && len(b) > reapedLogMax {
+		b = b[len(b)/2:]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+		_ = os.WriteFile(path, b, 0o644)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s %s\n", time.Now().UTC().Format(time.RFC3339), line)
 }

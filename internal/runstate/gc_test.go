@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -130,4 +131,21 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestLogReapedKeepsTheLatestLines(t *testing.T) {
+	dir := t.TempDir()
+	line := strings.Repeat("x", 1000)
+	for i := range 200 {
+		LogReaped(dir, fmt.Sprintf("run %d: %s", i, line))
+	}
+	b, err := os.ReadFile(ReapedLog(dir))
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(b), reapedLogMax+2048)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	assert.Contains(t, lines[len(lines)-1], "run 199: ")
+	assert.Greater(t, len(lines), 30)
+	for _, l := range lines {
+		assert.Regexp(t, `^\S+ run \d+: x{1000}$`, l, "whole lines only")
+	}
 }
