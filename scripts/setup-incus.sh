@@ -355,6 +355,44 @@ step_packages() {
 	say "apt: done in $(since "$t0") (incus-base $(dpkg-query -W -f='${Version}' incus-base))"
 }
 
+# ---------------------------------------------------------------- step 1b: kernel limits
+# Every container's systemd takes inotify instances and keyrings from the
+# host's per-user budget (containers share root's). Debian's defaults (128
+# inotify instances) stop a host at about 16 containers: the next one's
+# systemd exits at once ("Failed to allocate manager object: Too many open
+# files") and the container stops. These are Incus' recommended production
+# values; a limit already higher is left alone.
+SYSCTL_CONF=/etc/sysctl.d/60-orbtest-incus.conf
+HOST_LIMITS=(
+	fs.inotify.max_user_instances=1048576
+	fs.inotify.max_user_watches=1048576
+	fs.inotify.max_queued_events=1048576
+	kernel.keys.maxkeys=2000
+	kernel.keys.maxbytes=2000000
+)
+step_limits() {
+	CURRENT_STEP=limits
+	local kv key want cur raised=()
+	for kv in "${HOST_LIMITS[@]}"; do
+		key=${kv%%=*} want=${kv#*=}
+		cur=$(sysctl -n "$key" 2>/dev/null || echo 0)
+		if ((cur < want)); then
+			sysctl -qw "$key=$want" >/dev/null 2>&1 ||
+				die "could not raise $key from $cur to $want (containers beyond a few would fail to boot); set it on the host: sysctl -w $key=$want"
+			raised+=("$key $cur->$want")
+		fi
+	done
+	if [[ ! -f $SYSCTL_CONF ]] && [[ -d ${SYSCTL_CONF%/*} ]]; then
+		printf '# Written by orbtest scripts/setup-incus.sh: room for many containers.\n' >"$SYSCTL_CONF"
+		printf '%s\n' "${HOST_LIMITS[@]/=/ = }" >>"$SYSCTL_CONF"
+	fi
+	if ((${#raised[@]})); then
+		say "limits: raised ${raised[*]} (kept across reboots in $SYSCTL_CONF)"
+	else
+		say "limits: inotify and keyring limits are high enough"
+	fi
+}
+
 # ---------------------------------------------------------------- step 2: daemon
 start_lxcfs() {
 	lxcfs_mounted && return 0
@@ -985,6 +1023,15 @@ do_check() {
 	local https
 	https=$(incus config get core.https_address 2>/dev/null || true)
 	status_line https "${https:-not set} (core.https_address, for the remote test; set up by $0)"
+	local kv key cur
+	for kv in "${HOST_LIMITS[@]}"; do
+		key=${kv%%=*}
+		cur=$(sysctl -n "$key" 2>/dev/null || echo 0)
+		if ((cur < ${kv#*=})); then
+			status_line limits "LOW ($key = $cur, want ${kv#*=})"
+			ok=0
+		fi
+	done
 	local n
 	n=$(incus list -c n -f csv 2>/dev/null | grep -c . || true)
 	status_line instances "$n"
@@ -1017,6 +1064,7 @@ fi
 
 T_START=$(now)
 step_packages
+step_limits
 step_daemon
 step_storage
 step_network
