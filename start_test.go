@@ -164,6 +164,35 @@ func TestStartVMStopsWaitingWhenMachineDies(t *testing.T) {
 	assert.Empty(t, d.Names())
 }
 
+// consoleDriver is a memDriver that keeps a console log, as Incus does.
+type consoleDriver struct {
+	*memDriver
+	log string
+}
+
+func (d consoleDriver) ConsoleLog(context.Context, string) (string, error) { return d.log, nil }
+
+func TestStoppedMachineErrorQuotesTheConsoleLog(t *testing.T) {
+	d := newMemDriver()
+	d.exec = func(m *memMachine, argv []string) (int, string, string) {
+		m.state = backend.StateStopped
+		return 255, "", "connection reset"
+	}
+	var log strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&log, "boot line %d\n\n", i)
+	}
+	log.WriteString("Failed to allocate manager object: Too many open files\nExiting PID 1...\n")
+	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(consoleDriver{d, log.String()}))
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, "machine is stopped; the end of its console log:\n\t")
+	assert.Contains(t, msg, "\tFailed to allocate manager object: Too many open files\n\tExiting PID 1...")
+	assert.Contains(t, msg, "boot line 19")
+	assert.NotContains(t, msg, "boot line 13", "only the last lines")
+	assert.NotContains(t, msg, "\n\t\n", "blank lines dropped")
+}
+
 func TestStartVMWaitsThroughSlowBoot(t *testing.T) {
 	d := newMemDriver()
 	d.exec = func(m *memMachine, argv []string) (int, string, string) {

@@ -287,9 +287,37 @@ func (vm *VM) dead(ctx context.Context) error {
 	case err != nil:
 		return nil // cannot tell; keep waiting
 	case m.State == backend.StateStopped, m.State == backend.StateStopping, m.State == backend.StateDeleting:
-		return fmt.Errorf("machine is %s", m.State)
+		return fmt.Errorf("machine is %s%s", m.State, vm.consoleTail(ctx))
 	}
 	return nil
+}
+
+// consoleTailLines is how much of the console log a stopped machine's
+// error quotes.
+const consoleTailLines = 8
+
+// consoleTail returns the end of the machine's console log, formatted to
+// follow an error message, or "" when the backend keeps none.
+func (vm *VM) consoleTail(ctx context.Context) string {
+	cl, ok := vm.driver.(backend.ConsoleLogger)
+	if !ok {
+		return ""
+	}
+	out, err := cl.ConsoleLog(ctx, vm.name)
+	if err != nil {
+		return ""
+	}
+	var lines []string
+	for line := range strings.Lines(out) {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	lines = lines[max(0, len(lines)-consoleTailLines):]
+	return "; the end of its console log:\n\t" + strings.Join(lines, "\n\t")
 }
 
 // WaitFor waits until every check passes, in order, polling each with the

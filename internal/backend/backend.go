@@ -151,6 +151,12 @@ type Driver interface {
 	DeleteCommand(name string) string
 }
 
+// ConsoleLogger is implemented by drivers that keep what a machine's init
+// wrote to its console, which tells why a machine stopped while booting.
+type ConsoleLogger interface {
+	ConsoleLog(ctx context.Context, name string) (string, error)
+}
+
 // Op is a kind of backend operation. Timeouts are chosen by Op, never by
 // reading a command line.
 type Op int

@@ -349,6 +349,16 @@ func (b Builder) snapshot(verb, name, snap string) ([]string, error) {
 	return []string{"snapshot", verb, ref, snap}, nil
 }
 
+// ConsoleLog builds "console NAME --show-log": what the container's init
+// wrote to its console in its last boot, running or stopped.
+func (b Builder) ConsoleLog(name string) ([]string, error) {
+	ref, err := b.ref(name)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"console", ref, "--show-log"}, nil
+}
+
 // Copy builds "copy SRC DST --instance-only": a new, stopped instance
 // (copy-on-write on btrfs and zfs) without the source's snapshots.
 func (b Builder) Copy(src, dst string) ([]string, error) {

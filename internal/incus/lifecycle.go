@@ -174,6 +174,20 @@ func (d *Driver) Inspect(ctx context.Context, name string) (backend.Machine, err
 	return backend.Machine{}, fmt.Errorf("incus inspect %q: no such instance: %w", name, backend.ErrNotFound)
 }
 
+// ConsoleLog returns the container's console log: what its init wrote in
+// its last boot, which says why a container stopped during boot.
+func (d *Driver) ConsoleLog(ctx context.Context, name string) (string, error) {
+	args, err := d.b.ConsoleLog(name)
+	if err != nil {
+		return "", err
+	}
+	res, err := d.run(ctx, backend.OpQuery, args)
+	if err != nil {
+		return "", wrap("console log", name, err)
+	}
+	return string(res.Stdout), nil
+}
+
 // List reports every instance in the remote's current project.
 func (d *Driver) List(ctx context.Context) ([]backend.Machine, error) {
 	args, err := d.b.List()

@@ -355,6 +355,26 @@ func TestLiveMachine(t *testing.T) {
 	})
 }
 
+func TestLiveConsoleLog(t *testing.T) {
+	d := liveDriver(t)
+	ctx := liveCtx(t)
+	name := liveName(t, d)
+	require.NoError(t, d.Create(ctx, name, debian("")))
+	require.Eventually(t, func() bool {
+		log, err := d.ConsoleLog(ctx, name)
+		return err == nil && strings.Contains(log, "Debian GNU/Linux")
+	}, time.Minute, 50*time.Millisecond, "systemd greets on the console")
+	ref, err := d.b.ref(name)
+	require.NoError(t, err)
+	out, err := exec.Command(d.path, "stop", "--force", ref).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	log, err := d.ConsoleLog(ctx, name)
+	require.NoError(t, err)
+	assert.Contains(t, log, "Debian GNU/Linux", "the console log is kept after the stop")
+	_, err = d.ConsoleLog(ctx, "orbtest-it-no-such-machine")
+	assert.ErrorIs(t, err, backend.ErrNotFound)
+}
+
 func TestLiveRootDefault(t *testing.T) {
 	d := liveDriver(t)
 	ctx := liveCtx(t)
