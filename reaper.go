@@ -69,9 +69,19 @@ func startReaper(run *runstate.Run) error {
 // reap is the reaper's main function.
 func reap(dir string) int {
 	run := &runstate.Run{ID: filepath.Base(dir), Dir: dir}
-	lk, err := runstate.TryLock(run.ReaperLock())
-	if err != nil || lk == nil {
-		return 0 // another reaper has the run
+	// The process that started this one polls the lock with runstate.Held,
+	// which takes it for an instant: try for a while before deciding that
+	// another reaper has the run.
+	var lk *runstate.Lock
+	for deadline := time.Now().Add(2 * time.Second); lk == nil; time.Sleep(10 * time.Millisecond) {
+		var err error
+		if lk, err = runstate.TryLock(run.ReaperLock()); err != nil {
+			fmt.Fprintf(os.Stderr, "orbtest reaper: run %s: %v\n", run.ID, err)
+			return 1
+		}
+		if lk == nil && time.Now().After(deadline) {
+			return 0 // another reaper has the run
+		}
 	}
 	defer lk.Unlock()
 	info, err := run.Info()

@@ -234,7 +234,9 @@ const (
 	aliveEvery     = time.Second      // how often a failing wait asks whether the machine died
 )
 
-// waitFor polls c until it passes, fails permanently, or ctx ends. Between
+// waitFor polls c until it passes, fails permanently, or ctx ends. When ctx
+// ends, the error gives the number of attempts and what the last complete
+// one saw; an attempt the deadline cut short counts for neither. Between
 // failed attempts it asks the backend, at most once a second, whether the
 // machine is still there and running, and stops at once when it is not.
 func (vm *VM) waitFor(ctx context.Context, c Check) error {
@@ -258,7 +260,9 @@ func (vm *VM) waitFor(ctx context.Context, c Check) error {
 			return err
 		}
 		if ctx.Err() == nil || last == nil {
-			last = err // an attempt the deadline cut short saw nothing new
+			last = err
+		} else {
+			attempts-- // the deadline cut it short: it saw nothing new
 		}
 		if time.Since(lastAlive) >= aliveEvery {
 			lastAlive = time.Now()
