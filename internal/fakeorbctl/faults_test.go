@@ -230,7 +230,14 @@ func TestCreateHangEndsWithStateDir(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatal("the hanging create never made its machine")
 	}
-	if err := os.RemoveAll(f.Dir); err != nil {
+	// The create may still be writing its files: remove until it is gone.
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if err = os.RemoveAll(f.Dir); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	select {
