@@ -91,7 +91,8 @@ type crashTarget struct {
 	name     string
 	env      []string
 	machines func(t *testing.T) []string
-	timeout  string // -test.timeout for the timeout scenario
+	remove   func(name string) // deletes what a failed test leaves, best effort
+	timeout  string            // -test.timeout for the timeout scenario
 }
 
 func fakeTarget(t *testing.T) crashTarget {
@@ -100,6 +101,7 @@ func fakeTarget(t *testing.T) crashTarget {
 		name:     "fake orbctl",
 		env:      append(f.Environ(), "ORBTEST_BACKEND=orbstack", "ORBTEST_ORBCTL="+f.Bin),
 		machines: func(*testing.T) []string { return f.Machines() },
+		remove:   func(name string) { _ = f.Command("delete", name).Run() },
 		timeout:  "8s",
 	}
 }
@@ -121,6 +123,7 @@ func incusTarget(t *testing.T) crashTarget {
 			}
 			return names
 		},
+		remove:  func(name string) { _ = d.Delete(context.Background(), name) },
 		timeout: "40s",
 	}
 }
@@ -218,6 +221,9 @@ func waitGone(t *testing.T, tg crashTarget, run, state string) time.Duration {
 		}
 		if time.Since(start) > reapBound {
 			log, _ := os.ReadFile(filepath.Join(state, "runs", run, "reaper.log"))
+			for _, name := range left {
+				tg.remove(name) // the test failed; its machines still go
+			}
 			t.Fatalf("machines of run %s still there %s after it ended: %v\nreaper log:\n%s", run, reapBound, left, log)
 		}
 		time.Sleep(100 * time.Millisecond)
