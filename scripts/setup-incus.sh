@@ -377,9 +377,11 @@ step_limits() {
 		key=${kv%%=*} want=${kv#*=}
 		cur=$(sysctl -n "$key" 2>/dev/null || echo 0)
 		if ((cur < want)); then
-			sysctl -qw "$key=$want" >/dev/null 2>&1 ||
-				die "could not raise $key from $cur to $want (containers beyond a few would fail to boot); set it on the host: sysctl -w $key=$want"
-			raised+=("$key $cur->$want")
+			if sysctl -qw "$key=$want" >/dev/null 2>&1; then
+				raised+=("$key $cur->$want")
+			else
+				warn "could not raise $key from $cur to $want: past about 16 containers, new ones may stop while booting; set it on the host: sysctl -w $key=$want"
+			fi
 		fi
 	done
 	if [[ ! -f $SYSCTL_CONF ]] && [[ -d ${SYSCTL_CONF%/*} ]]; then
