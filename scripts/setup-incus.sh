@@ -372,7 +372,7 @@ HOST_LIMITS=(
 )
 step_limits() {
 	CURRENT_STEP=limits
-	local kv key want cur raised=()
+	local kv key want cur raised=() low=0
 	for kv in "${HOST_LIMITS[@]}"; do
 		key=${kv%%=*} want=${kv#*=}
 		cur=$(sysctl -n "$key" 2>/dev/null || echo 0)
@@ -380,6 +380,7 @@ step_limits() {
 			if sysctl -qw "$key=$want" >/dev/null 2>&1; then
 				raised+=("$key $cur->$want")
 			else
+				low=1
 				warn "could not raise $key from $cur to $want: past about 16 containers, new ones may stop while booting; set it on the host: sysctl -w $key=$want"
 			fi
 		fi
@@ -390,6 +391,8 @@ step_limits() {
 	fi
 	if ((${#raised[@]})); then
 		say "limits: raised ${raised[*]} (kept across reboots in $SYSCTL_CONF)"
+	elif ((low)); then
+		:
 	else
 		say "limits: inotify and keyring limits are high enough"
 	fi
