@@ -345,7 +345,7 @@ func testRunsShareAPool(t *testing.T, tg crashTarget) {
 }
 
 // TestWaitingIsFairAcrossProcesses holds a run to one machine while one
-// process runs 16 tests on it; a second process of the run that starts
+// process runs 24 tests on it; a second process of the run that starts
 // waiting meanwhile gets the machine in its turn, not when the first
 // process is done.
 func TestWaitingIsFairAcrossProcesses(t *testing.T) {
@@ -355,7 +355,7 @@ func TestWaitingIsFairAcrossProcesses(t *testing.T) {
 	t.Cleanup(func() { _ = owner.Process.Kill(); _ = owner.Wait() })
 	run, state := newRunID(), t.TempDir()
 	env := []string{"ORBTEST_MAX_VMS=1", fmt.Sprintf("ORBTEST_RUN_OWNER=%d", owner.Process.Pid)}
-	a := startChild(t, tg, "parallel", run, state, append(env, "ORBTEST_TEST_N=16", "ORBTEST_TEST_HOLD=150ms")...)
+	a := startChild(t, tg, "parallel", run, state, append(env, "ORBTEST_TEST_N=24", "ORBTEST_TEST_HOLD=150ms")...)
 	require.Eventually(t, func() bool {
 		log, _ := os.ReadFile(filepath.Join(state, "runs", run, "leases.log"))
 		return strings.Count(string(log), " acquire ") >= 2
@@ -377,7 +377,7 @@ func TestWaitingIsFairAcrossProcesses(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, after, 0, "the second process never acquired")
 	// It queued behind at most the first process's 3 other waiters (and
-	// any that queued while it started): it must not wait for all 16.
+	// any that queued while it started): it must not wait for all 24.
 	assert.GreaterOrEqual(t, after, 4, "the second process waited until the first was (nearly) done; lease log:\n%v", events)
 	t.Logf("the first process acquired the machine %d more times after the second process had it", after)
 
