@@ -171,7 +171,9 @@ func (d *Driver) account(ctx context.Context, name, user string) (Account, error
 // lookupUser runs "getent passwd USER" as root in the machine.
 func (d *Driver) lookupUser(ctx context.Context, name, user string) (Account, error) {
 	var out bytes.Buffer
-	args, err := d.b.Exec(name, ExecOptions{Cwd: "/", NoStdin: true}, []string{"getent", "passwd", user})
+	// Through the guard: getent prints and exits at once, the case in which
+	// incus exec loses output.
+	args, err := d.b.Exec(name, ExecOptions{Cwd: "/", NoStdin: true}, guarded("/", true, []string{"getent", "passwd", user}))
 	if err != nil {
 		return Account{}, err
 	}

@@ -149,9 +149,11 @@ func (d *Driver) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
-// Inspect reports one container ("incus list ^NAME$ --format json").
+// Inspect reports one container ("incus query /1.0/instances/NAME?recursion=1":
+// unlike "incus list", which fetches every instance and filters on the
+// client, its cost does not grow with the server's other instances).
 func (d *Driver) Inspect(ctx context.Context, name string) (backend.Machine, error) {
-	args, err := d.b.ListOne(name)
+	args, err := d.b.InstanceQuery(name)
 	if err != nil {
 		return backend.Machine{}, err
 	}
@@ -159,19 +161,17 @@ func (d *Driver) Inspect(ctx context.Context, name string) (backend.Machine, err
 	if err != nil {
 		return backend.Machine{}, wrap("inspect", name, err)
 	}
-	ms, err := ParseList(res.Stdout)
+	m, err := ParseInstance(res.Stdout)
 	if err != nil {
 		return backend.Machine{}, fmt.Errorf("incus inspect %q: %w", name, err)
 	}
-	for _, m := range ms {
-		if m.Name == name {
-			d.mu.Lock()
-			d.defs[name] = m.User
-			d.mu.Unlock()
-			return m, nil
-		}
+	if m.Name != name {
+		return backend.Machine{}, fmt.Errorf("incus inspect %q: the server answered for %q", name, m.Name)
 	}
-	return backend.Machine{}, fmt.Errorf("incus inspect %q: no such instance: %w", name, backend.ErrNotFound)
+	d.mu.Lock()
+	d.defs[name] = m.User
+	d.mu.Unlock()
+	return m, nil
 }
 
 // ConsoleLog returns the container's console log: what its init wrote in
