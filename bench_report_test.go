@@ -249,7 +249,7 @@ func benchReport(d benchData, meta map[string]string) string {
 	p("")
 	gd := d.get("BenchmarkColdStart", "orbtest-guest-dhcp-ms")
 	if gd.n > 0 {
-		p("Where orbtest's time goes (medians): the guest's systemd-networkd logs its DHCP address **%s ms** after StartVM is called (its journal, on the host's clock; no polling), and StartVM returns %s ms after that: the readiness poll's back-off (20 ms, growing ×1.6) and the Inspect each poll runs. A plain `incus exec` works after %s ms.", num(gd.med), num(cold.med-gd.med), num(rawExec.med))
+		p("Where orbtest's time goes (medians): the guest's systemd-networkd logs its DHCP address **%s ms** after StartVM is called (its journal, on the host's clock; no polling), and StartVM returns %s ms after that: the readiness poll's back-off (20 ms, growing ×1.6) and the `incus list` each poll runs. A plain `incus exec` works after %s ms.", num(gd.med), num(cold.med-gd.med), num(rawExec.med))
 		p("")
 	}
 	if coldRatio > 1.10 {
@@ -354,13 +354,13 @@ func benchReport(d benchData, meta map[string]string) string {
 
 	p("### Inspect cost")
 	p("")
-	p("`BenchmarkInspect`: every readiness poll (running? address?) and each reset call the driver's Inspect, which asks for the one instance (`incus query /1.0/instances/NAME?recursion=1`); against that command run raw, and against `incus list ^NAME$ --format json`, which the incus CLI serves by fetching every instance of the project with its state and filtering on the client, as the number of instances grows (*ours* = instances this benchmark made; *instances* = all on the server).")
+	p("`BenchmarkInspect`: every readiness poll (running? address?) and each reset call the driver's Inspect, `incus list ^NAME$ --format json`, which the incus CLI serves by fetching every instance of the project with its state (`/1.0/instances?recursion=2`) and filtering on the client; against `incus query /1.0/instances/NAME?recursion=1` for the one instance, as the number of instances grows (*ours* = instances this benchmark made; *instances* = all on the server).")
 	p("")
-	p("| instances (ours / all) | Inspect (median, p25 – p75) | raw single-instance query | raw `incus list ^NAME$` |\n|---|---|---|---|")
+	p("| instances (ours / all) | Inspect (median, p25 – p75) | single-instance query (median, p25 – p75) |\n|---|---|---|")
 	for _, k := range []string{"1", "8", "16"} {
 		n := "BenchmarkInspect/ours=" + k
-		in, q, l, all := d.get(n, "inspect-ms"), d.get(n, "query-one-ms"), d.get(n, "list-one-ms"), d.get(n, "instances")
-		p("| %s / %.0f | %s ms (%s – %s) | %s ms (%s – %s) | %s ms (%s – %s) |", k, all.med, num(in.med), num(in.p25), num(in.p75), num(q.med), num(q.p25), num(q.p75), num(l.med), num(l.p25), num(l.p75))
+		in, q, all := d.get(n, "inspect-ms"), d.get(n, "query-one-ms"), d.get(n, "instances")
+		p("| %s / %.0f | %s ms (%s – %s) | %s ms (%s – %s) |", k, all.med, num(in.med), num(in.p25), num(in.p75), num(q.med), num(q.p25), num(q.p75))
 	}
 	p("")
 
@@ -389,7 +389,7 @@ func benchReport(d benchData, meta map[string]string) string {
 			num(ga[0].med), num(ga[1].med), runTrue[0].med-ga[0].med, run1M[0].med-ga[1].med, num(ga[0].med-runTrue[1].med), num(ga[1].med-run1M[1].med))
 		p("")
 	}
-	p("Overhead: `true` %+.1f %% (per-pair median %+.1f %%), 1 MiB %+.1f %% (per-pair median %+.1f %%); target ≤ 5 %%. vm.Run makes one `incus exec` call: the default user's account is known without a call (root, or cached after the first `getent` per machine and user), and the argv adds `-T -n --user --group --cwd --env` flags that incus handles itself. The one extra call is the first command a process runs on a machine it did not create or reset (a lease from another process's pool): the driver does not know the machine's default user yet and asks with an Inspect (%s ms vs %s ms for the second command, medians from the cross-process lease above).", 100*ovTrue, 100*(rt.med-1), 100*ov1M, 100*(r1.med-1), num(fr.med), num(sr2.med))
+	p("Overhead: `true` %+.1f %% (per-pair median %+.1f %%), 1 MiB %+.1f %% (per-pair median %+.1f %%); target ≤ 5 %%. vm.Run makes one `incus exec` call: the default user's account is known without a call (root, or cached after the first `getent` per machine and user), and the argv adds `-T -n --user --group --cwd --env` flags that incus handles itself. The one extra call is the first command a process runs on a machine it did not create or reset (a lease from another process's pool): the driver does not know the machine's default user yet and asks with `incus list` (%s ms vs %s ms for the second command, medians from the cross-process lease above).", 100*ovTrue, 100*(rt.med-1), 100*ov1M, 100*(r1.med-1), num(fr.med), num(sr2.med))
 	p("")
 
 	// 5.
@@ -412,7 +412,7 @@ func benchReport(d benchData, meta map[string]string) string {
 	if lag.med > 100 || lagReset.med > 100 {
 		la := d.get("BenchmarkReadinessLag/StartVM", "lag-after-ipv4-ms")
 		lr := d.get("BenchmarkReadinessLag/reset", "lag-after-ipv4-ms")
-		p("**Why missed:** the lag is the guest's DHCP: orbtest returns once the machine also has an IPv4 address, which shows %s ms (StartVM) / %s ms (reset) after the first command could run. Measured from the address instead, orbtest returns %s ms (StartVM) / %s ms (reset) after the poller first saw it; that remainder is the readiness poll's back-off (20 ms growing ×1.6) and one Inspect per attempt.",
+		p("**Why missed:** the lag is the guest's DHCP: orbtest returns once the machine also has an IPv4 address, which shows %s ms (StartVM) / %s ms (reset) after the first command could run. Measured from the address instead, orbtest returns %s ms (StartVM) / %s ms (reset) after the poller first saw it; that remainder is the readiness poll's back-off (20 ms growing ×1.6) and one `incus list` per attempt.",
 			num(d.get("BenchmarkReadinessLag/StartVM", "ipv4-ms").med-d.get("BenchmarkReadinessLag/StartVM", "exec-ms").med),
 			num(d.get("BenchmarkReadinessLag/reset", "ipv4-ms").med-d.get("BenchmarkReadinessLag/reset", "exec-ms").med),
 			num(la.med), num(lr.med))
@@ -420,12 +420,12 @@ func benchReport(d benchData, meta map[string]string) string {
 	}
 	p("## Findings for the maintainers")
 	p("")
-	p("Measured causes of the remaining costs, for whoever works on them next:")
+	p("Measured causes found on the way, each outside what this change may touch (wait.go, exec.go, Inspect, the image):")
 	p("")
 	i1, i16 := d.get("BenchmarkInspect/ours=1", "inspect-ms"), d.get("BenchmarkInspect/ours=16", "inspect-ms")
-	l16 := d.get("BenchmarkInspect/ours=16", "list-one-ms")
-	p("- **Inspect** asks for its one instance: %s ms with one instance and %s ms with 16 on the server, where `incus list ^NAME$` costs %s ms with 16.", num(i1.med), num(i16.med), num(l16.med))
-	p("- **Readiness back-off.** After the guest's DHCP, StartVM still takes %s ms to return (cold start, §1) and a reset %s ms (§5): the poll interval grows ×1.6 from 20 ms, each poll an Inspect. A cap of ~100 ms on the interval of the address check (wait.go) would bound that.", num(cold.med-gd0.med), num(lagIP[1].med))
+	q16 := d.get("BenchmarkInspect/ours=16", "query-one-ms")
+	p("- **Inspect lists every instance.** `incus list ^NAME$ --format json` costs %s ms with one instance and %s ms with 16 (a single-instance `incus query /1.0/instances/NAME?recursion=1`: %s ms). Every readiness poll and every reset runs several, so on a host shared with other runs each reset's polls add up (during development, with 18 instances and a load of 10–20 from other runs, a trace of the suite showed single Inspects of 0.3–1.1 s). Asking for the one instance would make it independent of the host's other instances.", num(i1.med), num(i16.med), num(q16.med))
+	p("- **Readiness back-off.** After the guest's DHCP, StartVM still takes %s ms to return (cold start, §1) and a reset %s ms (§5): the poll interval grows ×1.6 from 20 ms, each poll an `incus list`. A cap of ~100 ms on the interval of the address check (wait.go) would bound that.", num(cold.med-gd0.med), num(lagIP[1].med))
 	steps := [2]stats{d.get("BenchmarkWarmLease/cross-process-steps", "driver-ms"), d.get("BenchmarkWarmLease/cross-process-steps", "poolinit-ms")}
 	p("- **Two probes per process.** A child process's first NewVM spends %s ms selecting and probing the backend and %s ms in poolFor, about the cost of the second `incus query /1.0` it runs for the features the first probe already had; keeping the selected driver's Info would halve the cross-process lease (target met without it).", num(steps[0].med), num(steps[1].med))
 	p("- **The exec guard costs %s ms per command** (§4: %+.0f %% on `true`), also paid by each readiness check that runs a command.", num(ga0[0].med-runTrue[1].med), 100*(ga0[0].med/runTrue[1].med-1))

@@ -1080,7 +1080,7 @@ func BenchmarkInspect(b *testing.B) {
 		time.Sleep(2 * time.Second) // let the new machines boot
 		b.Run(fmt.Sprintf("ours=%d", want), func(b *testing.B) {
 			b.StopTimer()
-			var insp, query, list time.Duration
+			var insp, query time.Duration
 			for range b.N {
 				t0 := time.Now()
 				if _, err := e.d.Inspect(ctx, target); err != nil {
@@ -1092,17 +1092,11 @@ func BenchmarkInspect(b *testing.B) {
 					b.Fatal(err)
 				}
 				query += time.Since(t0)
-				t0 = time.Now()
-				if _, err := e.rawOut(ctx, "list", "^"+target+"$", "--format", "json"); err != nil {
-					b.Fatal(err)
-				}
-				list += time.Since(t0)
 			}
 			n := float64(b.N)
 			b.ReportMetric(float64(insp.Nanoseconds())/n, "ns/op")
 			b.ReportMetric(ms(insp)/n, "inspect-ms")
 			b.ReportMetric(ms(query)/n, "query-one-ms")
-			b.ReportMetric(ms(list)/n, "list-one-ms")
 			b.ReportMetric(float64(countAll()), "instances")
 		})
 	}

@@ -197,16 +197,18 @@ func (b Builder) List() ([]string, error) {
 	return slices.Concat([]string{"list"}, r, []string{"--format", "json"}), nil
 }
 
-// InstanceQuery builds "query [remote:]/1.0/instances/NAME?recursion=1":
-// one instance with its state, whatever else the server holds.
-func (b Builder) InstanceQuery(name string) ([]string, error) {
+// ListOne builds "list [remote:] ^NAME$ --format json": a name filter that
+// matches exactly one instance (a bare name would also match every name it
+// prefixes).
+func (b Builder) ListOne(name string) ([]string, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	if err := ValidateRemote(b.Remote); err != nil {
+	r, err := b.remoteArg()
+	if err != nil {
 		return nil, err
 	}
-	return []string{"query", instanceRef(b.Remote, "/1.0/instances/"+name+"?recursion=1")}, nil
+	return slices.Concat([]string{"list"}, r, []string{"^" + name + "$", "--format", "json"}), nil
 }
 
 // Exec builds "exec NAME -T [-n] --user=UID --group=GID [--cwd=DIR]

@@ -94,9 +94,9 @@ func (f fake) calls(t *testing.T) []string {
 }
 
 const (
-	runningJSON = `{"name":"orbtest-a","status":"Running","architecture":"x86_64","config":{"user.orbtest.user":"dev"},"state":{"network":{"eth0":{"addresses":[{"family":"inet","address":"10.0.0.2","scope":"global"}]}}}}`
-	stoppedJSON = `{"name":"orbtest-a","status":"Stopped","architecture":"x86_64","config":{}}`
-	rootJSON    = `{"name":"orbtest-a","status":"Running","architecture":"x86_64","config":{}}`
+	runningJSON = `[{"name":"orbtest-a","status":"Running","architecture":"x86_64","config":{"user.orbtest.user":"dev"},"state":{"network":{"eth0":{"addresses":[{"family":"inet","address":"10.0.0.2","scope":"global"}]}}}}]`
+	stoppedJSON = `[{"name":"orbtest-a","status":"Stopped","architecture":"x86_64","config":{}}]`
+	rootJSON    = `[{"name":"orbtest-a","status":"Running","architecture":"x86_64","config":{}}]`
 	imagesJSON  = `[{"fingerprint":"ff","architecture":"x86_64","type":"container","aliases":[{"name":"debian/bookworm"}]}]`
 	serverJSON  = `{"auth":"trusted","environment":{"server_version":"6.0.4","architectures":["x86_64","i686"]}}`
 	notFound    = "Error: Failed to fetch instance \"orbtest-a\" in project \"default\": Instance not found\n"
@@ -114,13 +114,13 @@ func TestFakeExecTellsGuestFromIncus(t *testing.T) {
 		{"guest exit", "no incus error line: the guest's status",
 			[]fakeRule{{Match: "exec", Stderr: "oops\n", Code: 3}}, 3, nil},
 		{"guest imitates incus", "Error: line but the machine runs: the guest's status",
-			[]fakeRule{{Match: "exec", Stderr: notFound, Code: 1}, {Match: "query /1.0/instances/", Stdout: rootJSON}}, 1, nil},
+			[]fakeRule{{Match: "exec", Stderr: notFound, Code: 1}, {Match: "list", Stdout: rootJSON}}, 1, nil},
 		{"missing program", "incus's 127 for a running machine is an exit code",
-			[]fakeRule{{Match: "exec", Stderr: "Error: Command not found\n", Code: 127}, {Match: "query /1.0/instances/", Stdout: rootJSON}}, 127, nil},
+			[]fakeRule{{Match: "exec", Stderr: "Error: Command not found\n", Code: 127}, {Match: "list", Stdout: rootJSON}}, 127, nil},
 		{"machine gone", "incus error and list confirms: not found",
-			[]fakeRule{{Match: "exec", Stderr: notFound, Code: 1}, {Match: "query /1.0/instances/", Stderr: "Error: Failed to fetch instance \"orbtest-a\" in project \"default\": Instance not found\n", Code: 1}}, -1, backend.ErrNotFound},
+			[]fakeRule{{Match: "exec", Stderr: notFound, Code: 1}, {Match: "list", Stdout: "[]"}}, -1, backend.ErrNotFound},
 		{"machine stopped", "incus error and the machine is stopped",
-			[]fakeRule{{Match: "exec", Stderr: "Error: Instance is not running\n", Code: 1}, {Match: "query /1.0/instances/", Stdout: stoppedJSON}}, -1, backend.ErrInvalid},
+			[]fakeRule{{Match: "exec", Stderr: "Error: Instance is not running\n", Code: 1}, {Match: "list", Stdout: stoppedJSON}}, -1, backend.ErrInvalid},
 		{"daemon down", "incus error and list fails too",
 			[]fakeRule{{Match: "", Stderr: "Error: The incus daemon doesn't appear to be started (socket path: /var/lib/incus/unix.socket)\n", Code: 1}}, -1, backend.ErrUnavailable},
 	}
@@ -142,7 +142,7 @@ func TestFakeExecTellsGuestFromIncus(t *testing.T) {
 
 func TestFakeExecUserLookupCached(t *testing.T) {
 	f := newFake(t, []fakeRule{
-		{Match: "query /1.0/instances/", Stdout: runningJSON},
+		{Match: "list", Stdout: runningJSON},
 		{Match: "getent passwd dev", Stdout: "dev:x:1000:1001::/home/dev:/bin/bash\n"},
 		{Match: "exec", Stdout: "ok\n"},
 	})
@@ -155,7 +155,7 @@ func TestFakeExecUserLookupCached(t *testing.T) {
 	want := "exec orbtest-a -T --user=1000 --group=1001 --cwd=/home/dev --env=HOME=/home/dev --env=USER=dev --env=LOGNAME=dev --env=A=1 -- " +
 		strings.Join(guarded("/home/dev", false, []string{"id"}), " ")
 	assert.Equal(t, []string{
-		"query /1.0/instances/orbtest-a?recursion=1",
+		"list ^orbtest-a$ --format json",
 		"exec orbtest-a -T -n --user=0 --group=0 --cwd=/ -- " + strings.Join(guarded("/", true, []string{"getent", "passwd", "dev"}), " "),
 		want, want,
 	}, f.calls(t), "default user and uid looked up once")
@@ -249,23 +249,23 @@ func TestFakeCreate(t *testing.T) {
 
 func TestFakeRestoreRestarts(t *testing.T) {
 	f := newFake(t, []fakeRule{
-		{Match: "query /1.0/instances/", Stdout: rootJSON, Once: true},
-		{Match: "query /1.0/instances/", Stdout: stoppedJSON},
+		{Match: "list", Stdout: rootJSON, Once: true},
+		{Match: "list", Stdout: stoppedJSON},
 		{Match: "snapshot restore"},
 		{Match: "start"},
 	})
 	require.NoError(t, f.Restore(context.Background(), "orbtest-a", "clean"))
 	assert.Equal(t, []string{
-		"query /1.0/instances/orbtest-a?recursion=1",
+		"list ^orbtest-a$ --format json",
 		"snapshot restore orbtest-a clean",
-		"query /1.0/instances/orbtest-a?recursion=1",
+		"list ^orbtest-a$ --format json",
 		"start orbtest-a",
 	}, f.calls(t), "a machine running before restore runs after it")
 }
 
 func TestFakePushOwner(t *testing.T) {
 	f := newFake(t, []fakeRule{
-		{Match: "query /1.0/instances/", Stdout: runningJSON},
+		{Match: "list", Stdout: runningJSON},
 		{Match: "getent", Stdout: "dev:x:1000:1000::/home/dev:/bin/bash\n"},
 		{Match: "file push"},
 	})

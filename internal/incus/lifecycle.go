@@ -149,11 +149,9 @@ func (d *Driver) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
-// Inspect reports one container ("incus query /1.0/instances/NAME?recursion=1":
-// unlike "incus list", which fetches every instance and filters on the
-// client, its cost does not grow with the server's other instances).
+// Inspect reports one container ("incus list ^NAME$ --format json").
 func (d *Driver) Inspect(ctx context.Context, name string) (backend.Machine, error) {
-	args, err := d.b.InstanceQuery(name)
+	args, err := d.b.ListOne(name)
 	if err != nil {
 		return backend.Machine{}, err
 	}
@@ -161,17 +159,19 @@ func (d *Driver) Inspect(ctx context.Context, name string) (backend.Machine, err
 	if err != nil {
 		return backend.Machine{}, wrap("inspect", name, err)
 	}
-	m, err := ParseInstance(res.Stdout)
+	ms, err := ParseList(res.Stdout)
 	if err != nil {
 		return backend.Machine{}, fmt.Errorf("incus inspect %q: %w", name, err)
 	}
-	if m.Name != name {
-		return backend.Machine{}, fmt.Errorf("incus inspect %q: the server answered for %q", name, m.Name)
+	for _, m := range ms {
+		if m.Name == name {
+			d.mu.Lock()
+			d.defs[name] = m.User
+			d.mu.Unlock()
+			return m, nil
+		}
 	}
-	d.mu.Lock()
-	d.defs[name] = m.User
-	d.mu.Unlock()
-	return m, nil
+	return backend.Machine{}, fmt.Errorf("incus inspect %q: no such instance: %w", name, backend.ErrNotFound)
 }
 
 // ConsoleLog returns the container's console log: what its init wrote in

@@ -55,19 +55,6 @@ func ParseList(out []byte) ([]backend.Machine, error) {
 	return ms, nil
 }
 
-// ParseInstance parses one instance with its state, as "incus query
-// /1.0/instances/NAME?recursion=1" prints it.
-func ParseInstance(out []byte) (backend.Machine, error) {
-	var in instanceJSON
-	if err := json.Unmarshal(bytes.TrimSpace(out), &in); err != nil {
-		return backend.Machine{}, fmt.Errorf("incus: parse instance: %w", err)
-	}
-	if in.Name == "" {
-		return backend.Machine{}, fmt.Errorf("incus: parse instance: no name")
-	}
-	return in.machine(), nil
-}
-
 func (in instanceJSON) machine() backend.Machine {
 	cfg := in.Expanded
 	if len(cfg) == 0 {

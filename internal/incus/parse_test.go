@@ -172,31 +172,6 @@ func TestParseListCaptured(t *testing.T) {
 	assert.Equal(t, running, one[0], "list ^NAME$ gives the same record")
 }
 
-func TestParseInstanceCaptured(t *testing.T) {
-	m, err := ParseInstance(readTestdata(t, "instance.json"))
-	require.NoError(t, err)
-	assert.Equal(t, "orbtest-cap-q1", m.Name)
-	assert.Equal(t, "721ed6e1-e951-4fec-9d91-a43780b4212f", m.ID)
-	assert.Equal(t, backend.StateRunning, m.State)
-	assert.Equal(t, "debian", m.Distro)
-	assert.Equal(t, "bookworm", m.Version)
-	assert.Equal(t, "amd64", m.Arch)
-	assert.Equal(t, "dev", m.User)
-	assert.Equal(t, "10.200.77.173", m.IP4)
-	assert.Empty(t, m.IP6)
-
-	stopped, err := ParseInstance(readTestdata(t, "instance-stopped.json"))
-	require.NoError(t, err)
-	assert.Equal(t, backend.StateStopped, stopped.State)
-	assert.Empty(t, stopped.IP4, "state.network is null when stopped")
-	assert.Equal(t, m.ID, stopped.ID)
-
-	for _, bad := range []string{"", "[]", `{"status":"Running"}`, "Error: Instance not found"} {
-		_, err := ParseInstance([]byte(bad))
-		assert.Error(t, err, "%q", bad)
-	}
-}
-
 func TestParseImagesCaptured(t *testing.T) {
 	imgs, err := ParseImages(readTestdata(t, "image-list.json"))
 	require.NoError(t, err)
