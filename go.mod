@@ -1,4 +1,4 @@
-module github.com/orbtest/orbtest
+module github.com/orbtest/go-orbtest
 
 go 1.26.0
 

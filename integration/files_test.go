@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orbtest/orbtest"
+	"github.com/orbtest/go-orbtest/orbtest"
 )
 
 // guestSHA256 returns the sha256 of a file in the machine.

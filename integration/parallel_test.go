@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orbtest/orbtest"
+	"github.com/orbtest/go-orbtest/orbtest"
 )
 
 func token(t *testing.T) string {

@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orbtest/orbtest"
+	"github.com/orbtest/go-orbtest/orbtest"
 )
 
 // The remote test adds the host's own Incus daemon as a remote over HTTPS

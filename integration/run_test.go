@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orbtest/orbtest"
+	"github.com/orbtest/go-orbtest/orbtest"
 )
 
 // asExitError returns err as an *ExitError, failing the test when it is not one.

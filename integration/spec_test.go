@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orbtest/orbtest"
+	"github.com/orbtest/go-orbtest/orbtest"
 )
 
 // TestAppMachine leases one machine of the app spec: a default user, a

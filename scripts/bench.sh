@@ -71,7 +71,7 @@ BENCH_ID=b$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 
 log "building the test binary"
 BIN=$OUT_DIR/orbtest.bench.test
-go test -c -o "$BIN" .
+go test -c -o "$BIN" ./orbtest
 
 # Wait for a quiet machine.
 waited=0

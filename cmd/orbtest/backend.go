@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/backends"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backends"
 )
 
 // selectDriver returns the probed driver of the backend ORBTEST_BACKEND

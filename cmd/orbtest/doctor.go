@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/backends"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backends"
 )
 
 const doctorHelp = `

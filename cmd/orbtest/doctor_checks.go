@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/cmdrun"
-	"github.com/orbtest/orbtest/internal/incus"
-	"github.com/orbtest/orbtest/internal/orbctl"
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/incus"
+	"github.com/orbtest/go-orbtest/internal/orbctl"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 // defaultImage is the image alias of orbtest's default spec on Incus.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/orbtest/orbtest/internal/backends"
-	"github.com/orbtest/orbtest/internal/fakeorbctl"
+	"github.com/orbtest/go-orbtest/internal/backends"
+	"github.com/orbtest/go-orbtest/internal/fakeorbctl"
 )
 
 func TestDoctorOrbStack(t *testing.T) {

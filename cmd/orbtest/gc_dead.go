@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 // dead deletes the machines of dead runs with runstate.DeleteRun, which is

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/fakeorbctl"
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/fakeorbctl"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 func TestGCDeletesDeadRuns(t *testing.T) {

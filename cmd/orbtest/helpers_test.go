@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/fakeorbctl"
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/fakeorbctl"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 // setup gives the test a fake OrbStack and an empty state directory, and

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 const lsHelp = `

@@ -9,9 +9,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/incus"
-	"github.com/orbtest/orbtest/internal/orbctl"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/incus"
+	"github.com/orbtest/go-orbtest/internal/orbctl"
 )
 
 // Choice returns the backend ORBTEST_BACKEND names: orbstack, incus or

@@ -23,7 +23,7 @@ import (
 // instead of compiling.
 const EnvBin = "FAKEORBCTL_BIN"
 
-const pkgPath = "github.com/orbtest/orbtest/internal/fakeorbctl/cmd/orbctl"
+const pkgPath = "github.com/orbtest/go-orbtest/internal/fakeorbctl/cmd/orbctl"
 
 var built struct {
 	once sync.Once

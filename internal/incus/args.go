@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // Builder builds argv for the incus CLI. Every method is pure: it validates

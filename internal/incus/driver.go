@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
 // EnvPath names the environment variable that overrides the incus binary.

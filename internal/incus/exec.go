@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
 // execLimit bounds what Exec keeps of each stream for its own use; the

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // Create creates and starts a container: resolve the image, "incus init"

@@ -5,7 +5,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // MaxNameLen is the longest instance name Incus accepts (a DNS label).

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // UserConfigKey is the instance config key where the driver records the

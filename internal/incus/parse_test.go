@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 func readTestdata(t *testing.T, name string) []byte {

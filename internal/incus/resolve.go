@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // ResolveImage returns the image reference for spec, cached per driver: a

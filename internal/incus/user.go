@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
 // addUserScript creates user $1 (useradd, or busybox adduser on Alpine)

@@ -13,5 +13,5 @@
 //
 // [Driver] implements [backend.Driver] on top of them.
 //
-// [cmdrun.Run]: https://pkg.go.dev/github.com/orbtest/orbtest/internal/cmdrun#Run
+// [cmdrun.Run]: https://pkg.go.dev/github.com/orbtest/go-orbtest/internal/cmdrun#Run
 package orbctl

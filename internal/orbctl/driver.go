@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
 // BackendName is the name the driver reports.

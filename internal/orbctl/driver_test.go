@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
 // These tests drive the Driver against a shell-script stub orbctl (see

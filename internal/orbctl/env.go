@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // envKeyPattern accepts portable environment variable names. ':' is

@@ -3,7 +3,7 @@ package orbctl
 import (
 	"testing"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 func TestExecEnv(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
 // classifyCases are orbctl's error texts (reference/orbctl.md §2.5 and the

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/cmdrun"
-	"github.com/orbtest/orbtest/internal/fakeorbctl"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/fakeorbctl"
 )
 
 // These tests drive the Driver against internal/fakeorbctl, a fake orbctl

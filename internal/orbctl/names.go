@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // MaxNameLen is the longest machine name the builders accept. orbctl's own

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 func TestValidateName(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // record is orbctl's machine record (scon/types ContainerRecord), as `list

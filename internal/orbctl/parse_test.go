@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // recordJSON is a 2.2-era machine record with fields the parser ignores.

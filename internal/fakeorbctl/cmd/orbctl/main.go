@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"github.com/orbtest/orbtest/internal/fakeorbctl"
+	"github.com/orbtest/go-orbtest/internal/fakeorbctl"
 )
 
 func main() {

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orbtest/orbtest/internal/fakeorbctl"
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/fakeorbctl"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 // TestReaperWaitsOutAMomentaryLockHolder: the process that starts a reaper

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 type traceDriver struct {

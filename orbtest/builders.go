@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // Spec describes a machine: distro and pinned version, architecture,

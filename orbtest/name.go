@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 // NamePrefix starts the name of every machine orbtest creates. Machine

@@ -5,8 +5,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 // An Option configures [NewVM] and [StartVM]. A [Spec] is an Option; the

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // VM is a machine leased to a test. Its methods are safe for concurrent use

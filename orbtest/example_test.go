@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/orbtest/orbtest"
+	"github.com/orbtest/go-orbtest/orbtest"
 )
 
 // t stands in for the *testing.T a real test receives.

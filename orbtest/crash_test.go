@@ -20,9 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orbtest/orbtest/internal/backends"
-	"github.com/orbtest/orbtest/internal/fakeorbctl"
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/backends"
+	"github.com/orbtest/go-orbtest/internal/fakeorbctl"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 // These tests run this test binary again as a child `go test` process that

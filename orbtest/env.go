@@ -5,7 +5,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/orbtest/orbtest/internal/backends"
+	"github.com/orbtest/go-orbtest/internal/backends"
 )
 
 // The environment variables orbtest reads. The README has the table.

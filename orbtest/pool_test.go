@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 // sharedRun is one pool for several tests, as in one `go test` run.

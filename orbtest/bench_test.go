@@ -38,9 +38,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/incus"
-	"github.com/orbtest/orbtest/internal/runstate"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/incus"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 // benchChildEnv selects what TestBenchChild does in a child process.

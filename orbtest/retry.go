@@ -1,6 +1,6 @@
 package orbtest
 
-import "github.com/orbtest/orbtest/internal/backend"
+import "github.com/orbtest/go-orbtest/internal/backend"
 
 // Lifecycle calls (create, start, delete) are retried after transient
 // failures; user commands never are.

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // memDriver is an in-memory backend.Driver for unit tests of the core.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"sync"
 
-	"github.com/orbtest/orbtest/internal/backend"
-	"github.com/orbtest/orbtest/internal/backends"
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backends"
 )
 
 // probed caches, per backend choice, the driver selected for this process:

@@ -13,7 +13,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
-	"github.com/orbtest/orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 // Check is a readiness check: it reports whether a machine is ready for the
