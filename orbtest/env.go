@@ -2,34 +2,23 @@ package orbtest
 
 import (
 	"errors"
-	"os"
-	"strings"
 
-	"github.com/orbtest/go-orbtest/internal/backends"
+	"github.com/orbtest/go-orbtest/internal/env"
 )
 
-// The environment variables orbtest reads. The README has the table.
-const (
-	envKeepVar    = "ORBTEST_KEEP"    // never (default), failed or always
-	envRequireVar = "ORBTEST_REQUIRE" // 1: fail instead of skip without a backend
-)
+// The environment is read in one place, internal/env, whose list of
+// variables is the README's table; these are the library's readers.
 
-func envBackend() string { return backends.Choice() }
+func envBackend() string { return env.Choice() }
 
 func envKeep() Keep {
-	if v := strings.TrimSpace(os.Getenv(envKeepVar)); v != "" {
-		return Keep(strings.ToLower(v))
+	if v := env.Lower(env.Keep); v != "" {
+		return Keep(v)
 	}
 	return KeepNever
 }
 
-func envRequire() bool {
-	switch strings.ToLower(strings.TrimSpace(os.Getenv(envRequireVar))) {
-	case "1", "true", "yes":
-		return true
-	}
-	return false
-}
+func envRequire() bool { return env.Bool(env.Require) }
 
 func joinErrs(errs []error) error {
 	if len(errs) == 1 {

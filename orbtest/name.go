@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
+	"github.com/orbtest/go-orbtest/internal/env"
 	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
@@ -27,7 +27,7 @@ var runIDOnce = sync.OnceValue(computeRunID)
 func RunID() string { return runIDOnce() }
 
 func computeRunID() string {
-	if v := strings.ToLower(strings.TrimSpace(os.Getenv("ORBTEST_RUN_ID"))); v != "" {
+	if v := env.Lower(env.RunID); v != "" {
 		return sanitizeRunID(v)
 	}
 	pid, start := runstate.Owner()

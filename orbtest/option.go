@@ -2,10 +2,10 @@ package orbtest
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/env"
 	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
@@ -70,7 +70,7 @@ func defaultConfig() *config {
 		logf:          func(string, ...any) {},
 		stateDir:      runstate.Dir(),
 		runID:         RunID(),
-		reaper:        os.Getenv("ORBTEST_NO_REAPER") != "1",
+		reaper:        !env.Bool(env.NoReaper),
 	}
 }
 

@@ -9,13 +9,13 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/env"
 	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
@@ -52,19 +52,6 @@ func Shared() Option { return optionFunc(func(c *config) { c.mode = modeShared }
 // snapshotName is the snapshot a pool machine is reset to.
 const snapshotName = "orbtest-clean"
 
-// Defaults of ORBTEST_MAX_VMS and ORBTEST_MAX_CREATES.
-const (
-	defaultMaxVMs     = 4
-	defaultMaxCreates = 2
-)
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
 type pool struct {
 	d        backend.Driver
 	run      *runstate.Run
@@ -97,15 +84,15 @@ func poolFor(ctx context.Context, d backend.Driver, c *config) (*pool, error) {
 	}
 	pid, start := runstate.Owner()
 	run, err := runstate.OpenRun(c.stateDir, c.runID, runstate.RunInfo{
-		OwnerPID: pid, OwnerStart: start, Backend: d.Name(), Remote: os.Getenv("ORBTEST_INCUS_REMOTE"),
+		OwnerPID: pid, OwnerStart: start, Backend: d.Name(), Remote: env.Get(env.IncusRemote),
 	})
 	if err != nil {
 		return nil, err
 	}
 	p := &pool{
 		d: d, run: run, features: info.Features,
-		max:     envInt("ORBTEST_MAX_VMS", defaultMaxVMs),
-		creates: envInt("ORBTEST_MAX_CREATES", defaultMaxCreates),
+		max:     env.PositiveInt(env.MaxVMs, env.DefaultMaxVMs),
+		creates: env.PositiveInt(env.MaxCreates, env.DefaultMaxCreates),
 		wake:    make(chan struct{}),
 	}
 	actual, loaded := pools.LoadOrStore(k, p)
@@ -113,7 +100,7 @@ func poolFor(ctx context.Context, d backend.Driver, c *config) (*pool, error) {
 		if err := startReaper(run); err != nil {
 			c.logf("orbtest: cannot start the reaper (machines of a crashed run are deleted by the next run's sweep or `orbtest gc`): %v", err)
 		}
-		go runstate.Sweep(context.WithoutCancel(ctx), d, os.Getenv("ORBTEST_INCUS_REMOTE"), c.stateDir, c.runID)
+		go runstate.Sweep(context.WithoutCancel(ctx), d, env.Get(env.IncusRemote), c.stateDir, c.runID)
 	}
 	return actual.(*pool), nil
 }

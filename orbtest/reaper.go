@@ -11,6 +11,7 @@ import (
 
 	"github.com/orbtest/go-orbtest/internal/backend"
 	"github.com/orbtest/go-orbtest/internal/backends"
+	"github.com/orbtest/go-orbtest/internal/env"
 	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
@@ -24,13 +25,11 @@ import (
 // the test binary when run on its own), and when the owner is gone deletes
 // every machine of the run that is not kept, then the run's directory.
 
-const reaperEnv = "ORBTEST_REAPER"
-
 // reaperPoll is how often the reaper checks whether the run's owner lives.
 const reaperPoll = 500 * time.Millisecond
 
 func init() {
-	if dir := os.Getenv(reaperEnv); dir != "" {
+	if dir := env.Get(env.Reaper); dir != "" {
 		os.Exit(reap(dir))
 	}
 }
@@ -51,7 +50,7 @@ func startReaper(run *runstate.Run) error {
 	}
 	defer logf.Close()
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), reaperEnv+"="+run.Dir)
+	cmd.Env = append(os.Environ(), env.Reaper+"="+run.Dir)
 	cmd.Stdout, cmd.Stderr = logf, logf // never the test's pipes: go test would wait on them
 	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err != nil {

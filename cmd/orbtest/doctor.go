@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/orbtest/go-orbtest/internal/env"
+
 	"context"
 	"fmt"
 	"io"
@@ -55,7 +57,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // checkBackend selects and probes the backend, and checks its image.
 func (r *report) checkBackend(ctx context.Context) {
 	how := "ORBTEST_BACKEND=" + r.choice
-	if os.Getenv("ORBTEST_BACKEND") == "" {
+	if env.Get(env.Backend) == "" {
 		how = "ORBTEST_BACKEND unset: auto"
 	}
 	r.d, r.err = selectDriver(ctx)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/orbtest/go-orbtest/internal/env"
+
 	"context"
 	"fmt"
 	"os"
@@ -47,7 +49,7 @@ func incusHasImage(ctx context.Context, alias string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	args, err := incus.Builder{Remote: os.Getenv(incus.EnvRemote)}.ImageList()
+	args, err := incus.Builder{Remote: env.Get(env.IncusRemote)}.ImageList()
 	if err != nil {
 		return false, err
 	}

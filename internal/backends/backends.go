@@ -3,10 +3,11 @@
 package backends
 
 import (
+	"github.com/orbtest/go-orbtest/internal/env"
+
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
@@ -16,12 +17,7 @@ import (
 
 // Choice returns the backend ORBTEST_BACKEND names: orbstack, incus or
 // auto (the default).
-func Choice() string {
-	if v := strings.TrimSpace(os.Getenv("ORBTEST_BACKEND")); v != "" {
-		return strings.ToLower(v)
-	}
-	return "auto"
-}
+func Choice() string { return env.Choice() }
 
 // Select returns a probed driver for choice ("orbstack", "incus" or
 // "auto": the first of the two that is installed and running). When none
@@ -68,7 +64,7 @@ func Incus(ctx context.Context) (backend.Driver, error) {
 	if err != nil {
 		return nil, unavailable("incus", err, "run scripts/setup-incus.sh")
 	}
-	d := incus.New(path, incus.WithRemote(os.Getenv("ORBTEST_INCUS_REMOTE")))
+	d := incus.New(path, incus.WithRemote(env.Get(env.IncusRemote)))
 	if _, err := d.Probe(ctx); err != nil {
 		return nil, unavailable("incus", err, "start incusd, or run scripts/setup-incus.sh")
 	}

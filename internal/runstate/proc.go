@@ -1,6 +1,8 @@
 package runstate
 
 import (
+	"github.com/orbtest/go-orbtest/internal/env"
+
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,7 +58,7 @@ func processName(pid int) string {
 // started (so every package process of one `go test ./...` shares a run),
 // else this process.
 func Owner() (pid int, start string) {
-	if v, err := strconv.Atoi(os.Getenv("ORBTEST_RUN_OWNER")); err == nil && v > 0 {
+	if v, err := strconv.Atoi(env.Get(env.RunOwner)); err == nil && v > 0 {
 		return v, ProcessStart(v)
 	}
 	if pp := os.Getppid(); processName(pp) == "go" {

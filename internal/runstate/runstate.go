@@ -15,6 +15,8 @@
 package runstate
 
 import (
+	"github.com/orbtest/go-orbtest/internal/env"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,7 +31,7 @@ import (
 // Dir returns the state directory: ORBTEST_STATE_DIR when set, else
 // orbtest under the user's cache directory, else under the temp directory.
 func Dir() string {
-	if d := os.Getenv("ORBTEST_STATE_DIR"); d != "" {
+	if d := env.Get(env.StateDir); d != "" {
 		return d
 	}
 	if d, err := os.UserCacheDir(); err == nil {
