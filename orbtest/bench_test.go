@@ -40,6 +40,7 @@ import (
 
 	"github.com/orbtest/go-orbtest/internal/backend"
 	"github.com/orbtest/go-orbtest/internal/incus"
+	"github.com/orbtest/go-orbtest/internal/naming"
 	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
@@ -720,7 +721,7 @@ func benchDeleteRun(b *testing.B, e *benchEnv, id string) {
 		}
 		var left []string
 		for _, m := range ms {
-			if runstate.RunOf(m.Name) == id {
+			if naming.RunOf(m.Name) == id {
 				left = append(left, m.Name)
 			}
 		}

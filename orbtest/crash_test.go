@@ -22,6 +22,7 @@ import (
 
 	"github.com/orbtest/go-orbtest/internal/backends"
 	"github.com/orbtest/go-orbtest/internal/fakeorbctl"
+	"github.com/orbtest/go-orbtest/internal/naming"
 	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
@@ -131,7 +132,7 @@ func incusTarget(t *testing.T) crashTarget {
 func (tg crashTarget) runMachines(t *testing.T, run string) []string {
 	var names []string
 	for _, n := range tg.machines(t) {
-		if runstate.RunOf(n) == run {
+		if naming.RunOf(n) == run {
 			names = append(names, n)
 		}
 	}

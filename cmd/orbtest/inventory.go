@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/naming"
 	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
@@ -95,10 +96,10 @@ func collect(ctx context.Context, d backend.Driver, stateDir string, now time.Ti
 		byID[r.ID], records[r.ID] = rv, recs
 	}
 	for _, m := range ms {
-		if !isOrbtest(m.Name) {
+		if !naming.IsOrbtest(m.Name) {
 			continue
 		}
-		id := runstate.RunOf(m.Name)
+		id := naming.RunOf(m.Name)
 		rv := byID[id]
 		if rv == nil {
 			rv = &runView{ID: id, Status: runUnknown, Machines: []*machineView{}}

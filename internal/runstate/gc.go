@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/naming"
 )
 
 // DeleteRun deletes every machine of run that is not kept (found both in
@@ -40,7 +41,7 @@ func DeleteRun(ctx context.Context, d backend.Driver, run *Run) (int, error) {
 	present := map[string]bool{}
 	for _, m := range ms {
 		present[m.Name] = true
-		if RunOf(m.Name) == run.ID && !kept[m.Name] {
+		if naming.RunOf(m.Name) == run.ID && !kept[m.Name] {
 			names[m.Name] = true
 		}
 	}

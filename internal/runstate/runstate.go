@@ -24,7 +24,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -262,18 +261,4 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
-}
-
-// RunOf returns the run ID in an orbtest machine name
-// (orbtest-RUN-SPEC-SUFFIX), or "" when name is not one of orbtest's.
-func RunOf(name string) string {
-	rest, ok := strings.CutPrefix(name, "orbtest-")
-	if !ok {
-		return ""
-	}
-	run, _, ok := strings.Cut(rest, "-")
-	if !ok {
-		return ""
-	}
-	return run
 }

@@ -1,12 +1,14 @@
 package runstate
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -106,12 +108,6 @@ func TestLeaseLogLines(t *testing.T) {
 	assert.Contains(t, lines[0], " acquire m1 ")
 }
 
-func TestRunOf(t *testing.T) {
-	assert.Equal(t, "3f9a1c2e", RunOf("orbtest-3f9a1c2e-8b1d0f-a41c09"))
-	assert.Equal(t, "", RunOf("ubuntu"))
-	assert.Equal(t, "", RunOf("orbtest-"))
-}
-
 func TestOwnerIsTheGoCommandUnderGoTest(t *testing.T) {
 	pid, start := Owner()
 	assert.NotZero(t, pid)
@@ -121,4 +117,33 @@ func TestOwnerIsTheGoCommandUnderGoTest(t *testing.T) {
 	} else {
 		assert.Equal(t, os.Getpid(), pid)
 	}
+}
+
+func TestAcquireSlot(t *testing.T) {
+	r, err := OpenRun(t.TempDir(), "slots", RunInfo{})
+	require.NoError(t, err)
+	a, err := r.AcquireSlot(t.Context(), 2, nil)
+	require.NoError(t, err)
+	b, err := r.AcquireSlot(t.Context(), 2, nil)
+	require.NoError(t, err)
+
+	// Both slots are taken: a third waits, says so once, and gives up with ctx.
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	waited := 0
+	_, err = r.AcquireSlot(ctx, 2, func() { waited++ })
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 1, waited)
+
+	// A released slot goes to the next taker.
+	done := make(chan error, 1)
+	go func() {
+		c, err := r.AcquireSlot(t.Context(), 2, nil)
+		c.Unlock()
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, b.Unlock())
+	require.NoError(t, <-done)
+	require.NoError(t, a.Unlock())
 }

@@ -1,0 +1,89 @@
+package orbtest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/orbtest/go-orbtest/internal/runstate"
+)
+
+func TestDecide(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	rec := func(name, key string, role runstate.Role, state runstate.State, age int) runstate.Record {
+		return runstate.Record{Name: name, Key: key, Role: role, State: state, Updated: t0.Add(-time.Duration(age) * time.Second)}
+	}
+	free := func(r runstate.Record) machine { return machine{Record: r, free: true, shared: true} }
+	held := func(r runstate.Record) machine { return machine{Record: r} }
+	sharedHeld := func(r runstate.Record) machine { return machine{Record: r, shared: true} }
+	const (
+		pool   = runstate.RolePool
+		fresh  = runstate.RoleFresh
+		shared = runstate.RoleShared
+		tpl    = runstate.RoleTemplate
+	)
+	idle, leased, creating, ready, kept := runstate.StateIdle, runstate.StateLeased, runstate.StateCreating, runstate.StateReady, runstate.StateKept
+	req := func(role runstate.Role, ahead, max int) request {
+		return request{key: "k", role: role, ahead: ahead, max: max}
+	}
+	for _, tc := range []struct {
+		name string
+		req  request
+		ms   []machine
+		want decision
+	}{
+		{"empty run: create", req(pool, 0, 4), nil, decision{action: actCreate}},
+		{"free idle machine of the key: reuse", req(pool, 0, 4),
+			[]machine{held(rec("a", "k", pool, leased, 0)), free(rec("b", "k", pool, idle, 0))},
+			decision{action: actReuse, use: "b", inUse: 2}},
+		{"other keys and roles are not reused", req(pool, 0, 4),
+			[]machine{free(rec("a", "other", pool, idle, 0)), free(rec("b", "k", fresh, idle, 0)), free(rec("c", "k", shared, ready, 0))},
+			decision{action: actCreate, inUse: 3}},
+		{"kept machines neither count nor get reused", req(pool, 0, 1),
+			[]machine{held(rec("a", "k", pool, kept, 0)), held(rec("t", "k", tpl, ready, 0))},
+			decision{action: actCreate}},
+		{"a dead holder's machine is reclaimed", req(pool, 0, 4),
+			[]machine{free(rec("a", "k", pool, leased, 0))},
+			decision{action: actReclaim, use: "a", inUse: 1}},
+		{"a free machine goes to the test that waited longer; this one creates", req(pool, 1, 4),
+			[]machine{free(rec("a", "k", pool, idle, 0))},
+			decision{action: actCreate, inUse: 1}},
+		{"at the cap, the free machine is for the test ahead: wait", req(pool, 1, 1),
+			[]machine{free(rec("a", "k", pool, idle, 0))},
+			decision{action: actWait, inUse: 1}},
+		{"the second free machine is ours when one test is ahead", req(pool, 1, 4),
+			[]machine{free(rec("a", "k", pool, idle, 0)), free(rec("b", "k", pool, idle, 0))},
+			decision{action: actReuse, use: "b", inUse: 2}},
+		{"room to create goes to the test ahead too", req(pool, 1, 4),
+			nil, decision{action: actWait}},
+		{"at the cap with nothing to evict: wait", req(pool, 0, 2),
+			[]machine{held(rec("a", "k", pool, leased, 0)), held(rec("b", "x", pool, idle, 0))},
+			decision{action: actWait, inUse: 2}},
+		{"at the cap: evict the idle machine unused longest", req(pool, 0, 3),
+			[]machine{free(rec("new", "x", pool, idle, 1)), free(rec("old", "y", pool, idle, 9)), held(rec("busy", "k", pool, leased, 20))},
+			decision{action: actCreate, evict: "old", inUse: 3}},
+		{"fresh never reuses, and evicts an idle pool machine of its own key", req(fresh, 0, 1),
+			[]machine{free(rec("a", "k", pool, idle, 0))},
+			decision{action: actCreate, evict: "a", inUse: 1}},
+		{"shared ready machine is shared even when others hold it", req(shared, 0, 1),
+			[]machine{sharedHeld(rec("s", "k", shared, ready, 0))},
+			decision{action: actReuse, use: "s", inUse: 1}},
+		{"shared machine being repaired: wait for it", req(shared, 0, 4),
+			[]machine{held(rec("s", "k", shared, ready, 0))},
+			decision{action: actWait, inUse: 1}},
+		{"shared machine another test creates: wait", req(shared, 0, 4),
+			[]machine{held(rec("s", "k", shared, creating, 0))},
+			decision{action: actWait, inUse: 1}},
+		{"a shared machine of another key no one holds is evictable", req(pool, 0, 1),
+			[]machine{free(rec("s", "x", shared, ready, 0))},
+			decision{action: actCreate, evict: "s", inUse: 1}},
+		{"a shared machine of the key is not evicted for a shared request", req(shared, 0, 1),
+			[]machine{held(rec("s", "k", shared, creating, 0))},
+			decision{action: actWait, inUse: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, decide(tc.req, tc.ms))
+		})
+	}
+}
