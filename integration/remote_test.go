@@ -59,7 +59,7 @@ func TestRemoteChild(t *testing.T) {
 
 	assert.Contains(t, list(remote+":"), vm.Name(), "incus list %s: shows the machine", remote)
 	assert.NotContains(t, list("local:", "--project", "default"), vm.Name(), "the machine is in the remote's project")
-	assert.Contains(t, vm.ShellCommand(), remote+":"+vm.Name())
+	assert.Contains(t, vm.AttachCommand(), remote+":"+vm.Name())
 
 	// Commands, files and the address work through the remote.
 	assert.Equal(t, "root\n", vm.MustRun(t, "id", "-un"))

@@ -85,7 +85,7 @@ func TestAppMachine(t *testing.T) {
 			assert.Contains(t, vm.Spec().String(), part)
 		}
 		assert.True(t, strings.HasPrefix(vm.Name(), namePrefix()), "name %q carries the run ID %s", vm.Name(), orbtest.RunID())
-		assert.Contains(t, vm.ShellCommand(), vm.Name())
+		assert.Contains(t, vm.AttachCommand(), vm.Name())
 	})
 }
 
@@ -259,7 +259,7 @@ func TestStartVM(t *testing.T) {
 	assert.Contains(t, logs.String(), "machine "+vm.Name()+" ready after")
 	assert.NotEmpty(t, vm.Address())
 	assert.Equal(t, base.Fingerprint(), vm.Spec().Fingerprint())
-	assert.Contains(t, vm.ShellCommand(), vm.Name())
+	assert.Contains(t, vm.AttachCommand(), vm.Name())
 	assert.Equal(t, "ok\n", vm.MustRun(t, "echo", "ok"))
 	assert.True(t, machineExists(t, vm.Backend(), vm.Name()))
 

@@ -107,13 +107,34 @@ type ExitError struct {
 	*Result
 }
 
-func (e *ExitError) Error() string {
-	msg := fmt.Sprintf("orbtest: machine %q: command %s exited %d", e.Machine, e.Cmd, e.ExitCode)
+func (e *ExitError) Error() string { return fmt.Sprintf("orbtest: machine %q: %s", e.Machine, e.detail()) }
+
+// detail is the message without the machine, for an error that names it
+// already.
+func (e *ExitError) detail() string {
+	msg := fmt.Sprintf("command %s exited %d", e.Cmd, e.ExitCode)
 	if s := strings.TrimSpace(tailString(e.Stderr, 1024)); s != "" {
 		msg += ": " + s
 	}
 	return msg
 }
+
+// stepError is a failed step of making a machine ready. It reads its cause
+// as an enclosing error that names the machine wants it: an *ExitError
+// without its machine.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string {
+	if xe, ok := e.err.(*ExitError); ok {
+		return e.step + ": " + xe.detail()
+	}
+	return e.step + ": " + e.err.Error()
+}
+
+func (e *stepError) Unwrap() error { return e.err }
 
 func tailString(s string, n int) string {
 	if len(s) > n {

@@ -3,6 +3,7 @@ package orbtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -20,14 +21,15 @@ import (
 // reset and handed to the next test, or deleted, or kept according to
 // [WithKeep]. A machine that fails to become ready, or a test that fails
 // or panics, leaves nothing behind; the run's reaper deletes what is left
-// when the run ends, however it ends. Lifecycle lines go to t.Logf.
+// when the run ends, however it ends. Lifecycle lines go to the test's log
+// through t.Output(), without a location inside orbtest.
 //
 // The wait for readiness is bounded by [WithReadyTimeout] and by the test's
 // deadline, less time kept back for teardown: a go test -timeout panic
 // skips every Cleanup.
 func NewVM(t testing.TB, opts ...Option) *VM {
 	t.Helper()
-	c, err := newConfig(append([]Option{WithLogf(t.Logf)}, opts...))
+	c, err := newConfig(append([]Option{WithLogf(outputLogf(t))}, opts...))
 	if err != nil {
 		t.Fatalf("orbtest: %v", err)
 	}
@@ -68,8 +70,17 @@ func (vm *VM) teardown(t testing.TB, keep Keep, l *lease) {
 		return
 	}
 	if vm.kept {
-		t.Logf("orbtest: keeping machine %s (ORBTEST_KEEP=%s); shell: %s; delete with: %s",
-			vm.name, keep, vm.ShellCommand(), vm.driver.DeleteCommand(vm.name))
+		vm.logf("orbtest: keeping machine %s (ORBTEST_KEEP=%s); shell: %s; delete with: %s",
+			vm.name, keep, vm.AttachCommand(), vm.driver.DeleteCommand(vm.name))
+	}
+}
+
+// outputLogf returns a logf that writes each line to t.Output(): the test's
+// log, as t.Log writes it, but without the location of the call, which
+// would be inside orbtest.
+func outputLogf(t testing.TB) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		fmt.Fprintf(t.Output(), format+"\n", args...)
 	}
 }
 

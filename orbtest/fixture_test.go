@@ -3,6 +3,7 @@ package orbtest
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ func (f *fakeTB) Logf(format string, args ...any) {
 	f.logs = append(f.logs, fmt.Sprintf(format, args...))
 }
 func (f *fakeTB) Log(args ...any)                   { f.Logf("%s", fmt.Sprint(args...)) }
+func (f *fakeTB) Output() io.Writer                 { return fakeOutput{f} }
 func (f *fakeTB) Error(args ...any)                 { f.Log(args...); f.fail() }
 func (f *fakeTB) Errorf(format string, args ...any) { f.Logf(format, args...); f.fail() }
 func (f *fakeTB) Fatal(args ...any)                 { f.Error(args...); runtime.Goexit() }
@@ -57,6 +59,16 @@ func (f *fakeTB) Skipf(format string, args ...any) {
 	runtime.Goexit()
 }
 func (f *fakeTB) fail() { f.mu.Lock(); f.failed = true; f.mu.Unlock() }
+
+// fakeOutput is fakeTB's t.Output(): each line written is a log line.
+type fakeOutput struct{ f *fakeTB }
+
+func (o fakeOutput) Write(p []byte) (int, error) {
+	for line := range strings.Lines(string(p)) {
+		o.f.Logf("%s", strings.TrimSuffix(line, "\n"))
+	}
+	return len(p), nil
+}
 
 // Deadline is there only when the test set one, as on *testing.T.
 type fakeTBWithDeadline struct{ *fakeTB }

@@ -144,7 +144,7 @@ func WithKeep(k Keep) Option { return optionFunc(func(c *config) { c.keep = k })
 func WithBackend(name string) Option { return optionFunc(func(c *config) { c.backend = name }) }
 
 // WithLogf sends lifecycle lines (creating, ready, deleted) to logf. [NewVM]
-// sends them to t.Logf; [StartVM] discards them by default.
+// writes them to t.Output(); [StartVM] discards them by default.
 func WithLogf(logf func(format string, args ...any)) Option {
 	return optionFunc(func(c *config) {
 		if logf != nil {

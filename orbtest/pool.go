@@ -281,7 +281,7 @@ func (p *pool) ready(ctx context.Context, c *config, l *lease) error {
 	t0 := time.Now()
 	if err := l.vm.waitAll(ctx, c.readyTimeout, c.checks); err != nil {
 		l.release(context.WithoutCancel(ctx), KeepNever, false)
-		return err
+		return l.vm.errorf("%w", err)
 	}
 	c.logf("orbtest: leased machine %s (%s, reused) in %s", l.vm.name, l.rec.Role, time.Since(t0).Round(time.Microsecond))
 	return nil

@@ -348,3 +348,20 @@ func TestPoolKeyCoversFileContents(t *testing.T) {
 	defer d.mu.Unlock()
 	assert.Equal(t, "v2", string(d.machines[second].files["/etc/app/config"]))
 }
+
+func TestPoolTemplateSetupFailureReadsOnce(t *testing.T) {
+	d := newCloningDriver()
+	d.exec = func(_ *memMachine, argv []string) (int, string, string) {
+		if argv[0] == "sh" {
+			return 100, "", "E: Unable to locate package nope"
+		}
+		return 0, "", ""
+	}
+	_, ft := runTest(Debian("bookworm").WithSetup("apt-get install -y nope"), sharedRun(t, d))
+	require.True(t, ft.Failed())
+	log := ft.log()
+	assert.Regexp(t, `orbtest: template "orbtest-[a-z0-9-]+-tpl" for debian:bookworm setup=1: setup step 1 of 1: command sh -c .* exited 100: E: Unable to locate package nope`, log)
+	assert.Equal(t, 1, strings.Count(log, "orbtest: template"), log)
+	assert.NotContains(t, log, "orbtest: machine", "the template is named once, as the template")
+	assert.Empty(t, d.Names(), "the failed template is deleted")
+}

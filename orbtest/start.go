@@ -36,6 +36,7 @@ func StartVM(ctx context.Context, opts ...Option) (*VM, error) {
 	}
 	vm := &VM{name: machineName(c.spec), spec: c.spec, driver: d, logf: c.logf}
 	if err := vm.start(ctx, c); err != nil {
+		err = vm.errorf("%w", err)
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 		defer cancel()
 		if derr := vm.Delete(dctx); derr != nil {
@@ -60,12 +61,12 @@ func driverFor(ctx context.Context, c *config) (backend.Driver, error) {
 
 // start creates the machine and makes it ready: running, able to run a
 // command, cloud-init done, files copied, setup steps run, user checks
-// passed.
+// passed. Its errors do not name the machine: its callers do.
 func (vm *VM) start(ctx context.Context, c *config) error {
 	t0 := time.Now()
 	vm.logf("orbtest: creating machine %s (%s on %s)", vm.name, vm.spec, vm.driver.Name())
 	if err := vm.create(ctx, c); err != nil {
-		return fmt.Errorf("orbtest: create machine %q: %w", vm.name, deadlineHint(ctx, err))
+		return fmt.Errorf("create: %w", deadlineHint(ctx, err))
 	}
 	created := time.Since(t0)
 	if err := vm.waitAll(ctx, c.createTimeout, builtinChecks(vm.spec)); err != nil {
@@ -78,11 +79,12 @@ func (vm *VM) start(ctx context.Context, c *config) error {
 		return err
 	}
 	vm.logf("orbtest: machine %s ready after %s (created in %s; shell: %s)",
-		vm.name, time.Since(t0).Round(time.Millisecond), created.Round(time.Millisecond), vm.ShellCommand())
+		vm.name, time.Since(t0).Round(time.Millisecond), created.Round(time.Millisecond), vm.AttachCommand())
 	return nil
 }
 
-// waitAll waits for checks in order, all within timeout.
+// waitAll waits for checks in order, all within timeout. Its errors do not
+// name the machine.
 func (vm *VM) waitAll(ctx context.Context, timeout time.Duration, checks []Check) error {
 	if len(checks) == 0 {
 		return nil
@@ -91,7 +93,7 @@ func (vm *VM) waitAll(ctx context.Context, timeout time.Duration, checks []Check
 	defer cancel()
 	for _, ch := range checks {
 		if err := vm.waitFor(ctx, ch); err != nil {
-			return fmt.Errorf("orbtest: machine %q not ready: %w", vm.name, deadlineHint(ctx, err))
+			return fmt.Errorf("not ready: %w", deadlineHint(ctx, err))
 		}
 	}
 	return nil
@@ -155,17 +157,17 @@ func (vm *VM) adopt(ctx context.Context) error {
 func (vm *VM) provision(ctx context.Context) error {
 	for _, f := range vm.spec.files {
 		dir := f.guest[:max(1, lastSlash(f.guest))]
-		if _, err := vm.Exec(ctx, Command("mkdir", "-p", dir).AsUser("root")); err != nil {
-			return fmt.Errorf("orbtest: machine %q: copy %q: %w", vm.name, f.host, err)
+		if _, err := vm.exec(ctx, Command("mkdir", "-p", dir).AsUser("root")); err != nil {
+			return &stepError{fmt.Sprintf("copy %q", f.host), err}
 		}
-		if err := vm.Push(ctx, f.host, f.guest); err != nil {
+		if err := vm.push(ctx, f.host, f.guest); err != nil {
 			return err
 		}
 	}
 	for i, script := range vm.spec.setup {
 		t0 := time.Now()
-		if _, err := vm.Exec(ctx, ShellCommand(script).AsUser("root")); err != nil {
-			return fmt.Errorf("orbtest: machine %q: setup step %d of %d: %w", vm.name, i+1, len(vm.spec.setup), deadlineHint(ctx, err))
+		if _, err := vm.exec(ctx, ShellCommand(script).AsUser("root")); err != nil {
+			return &stepError{fmt.Sprintf("setup step %d of %d", i+1, len(vm.spec.setup)), deadlineHint(ctx, err)}
 		}
 		vm.logf("orbtest: machine %s: setup step %d of %d done in %s", vm.name, i+1, len(vm.spec.setup), time.Since(t0).Round(time.Millisecond))
 	}

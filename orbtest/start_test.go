@@ -115,7 +115,7 @@ func TestStartVMPermanentCreateFailsFast(t *testing.T) {
 	d.createErrs = []error{fmt.Errorf("image not found: %w", backend.ErrInvalid)}
 	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
 	require.ErrorIs(t, err, backend.ErrInvalid)
-	assert.Contains(t, err.Error(), `orbtest: create machine "orbtest-`)
+	assert.Regexp(t, `^orbtest: machine "orbtest-[^"]+": create: image not found: invalid input$`, err.Error())
 	assert.Equal(t, 1, d.Calls("create"))
 	assert.Empty(t, d.Names())
 }
@@ -249,6 +249,8 @@ func TestStartVMSetupFailureIsReportedAndCleanedUp(t *testing.T) {
 	assert.Equal(t, 100, exit.ExitCode)
 	assert.Contains(t, err.Error(), "setup step 1 of 1")
 	assert.Contains(t, err.Error(), "Unable to locate package nope")
+	assert.Equal(t, 1, strings.Count(err.Error(), "orbtest:"), "one prefix: %s", err)
+	assert.Equal(t, 1, strings.Count(err.Error(), exit.Machine), "the machine named once: %s", err)
 	assert.Equal(t, 1, d.Calls("exec")-1, "a setup step is never retried")
 	assert.Empty(t, d.Names())
 }

@@ -29,14 +29,26 @@ func (p *pool) build(ctx context.Context, c *config, l *lease) (err error) {
 			p.discard(context.WithoutCancel(ctx), l)
 		}
 	}()
-	if l.reclaimed { // it may name a half-made or used machine
-		if err := retry(ctx, func(ctx context.Context) error { return vm.driver.Delete(ctx, vm.name) }); err != nil && !errors.Is(err, backend.ErrNotFound) {
-			return fmt.Errorf("orbtest: clear machine %q: %w", vm.name, err)
-		}
-	}
 	tpl, err := p.template(ctx, c, l.rec.Key)
 	if err != nil {
-		return err
+		return err // names the template
+	}
+	if err := p.make(ctx, c, l, tpl); err != nil {
+		return vm.errorf("%w", err)
+	}
+	c.logf("orbtest: machine %s ready after %s (%s; shell: %s)", vm.name, time.Since(t0).Round(time.Millisecond), describe(l.rec.Role, tpl), vm.AttachCommand())
+	return nil
+}
+
+// make makes the lease's machine from template tpl ("": on its own),
+// snapshots it for resets, records it and waits for the spec's checks.
+// Its errors do not name the machine.
+func (p *pool) make(ctx context.Context, c *config, l *lease, tpl string) (err error) {
+	vm := l.vm
+	if l.reclaimed { // it may name a half-made or used machine
+		if err := retry(ctx, func(ctx context.Context) error { return vm.driver.Delete(ctx, vm.name) }); err != nil && !errors.Is(err, backend.ErrNotFound) {
+			return fmt.Errorf("clear: %w", err)
+		}
 	}
 	if err := p.withCreateSlot(ctx, c, func() error {
 		if tpl == "" {
@@ -48,7 +60,7 @@ func (p *pool) build(ctx context.Context, c *config, l *lease) (err error) {
 	}
 	if p.features.Snapshot && l.rec.Role == runstate.RolePool {
 		if err := retry(ctx, func(ctx context.Context) error { return p.d.Snapshot(ctx, vm.name, snapshotName) }); err != nil {
-			return fmt.Errorf("orbtest: snapshot machine %q: %w", vm.name, err)
+			return fmt.Errorf("snapshot: %w", err)
 		}
 	}
 	l.rec.State = runstate.StateLeased
@@ -63,14 +75,10 @@ func (p *pool) build(ctx context.Context, c *config, l *lease) (err error) {
 		// Trade the creator's exclusive lock for a shared one, like every other user.
 		l.lock.Unlock()
 		if l.lock, err = runstate.TryShared(p.run.LeasePath(vm.name)); err != nil || l.lock == nil {
-			return fmt.Errorf("orbtest: share machine %q: %v", vm.name, err)
+			return fmt.Errorf("share: %v", err)
 		}
 	}
-	if err := vm.waitAll(ctx, c.readyTimeout, c.checks); err != nil {
-		return err
-	}
-	c.logf("orbtest: machine %s ready after %s (%s; shell: %s)", vm.name, time.Since(t0).Round(time.Millisecond), describe(l.rec.Role, tpl), vm.ShellCommand())
-	return nil
+	return vm.waitAll(ctx, c.readyTimeout, c.checks)
 }
 
 func describe(role runstate.Role, tpl string) string {
@@ -95,7 +103,7 @@ func (p *pool) template(ctx context.Context, c *config, key string) (string, err
 	v, err, _ := p.sf.Do(key, func() (any, error) {
 		lk, err := runstate.LockWait(ctx, p.run.TemplatePath(key))
 		if err != nil {
-			return "", fmt.Errorf("orbtest: wait for template %s: %w", name, err)
+			return "", fmt.Errorf("orbtest: template %q: wait for its builder: %w", name, err)
 		}
 		defer lk.Unlock()
 		ready := false
@@ -115,7 +123,7 @@ func (p *pool) template(ctx context.Context, c *config, key string) (string, err
 		}
 		// A template left half-built by a dead process is rebuilt.
 		if err := p.d.Delete(ctx, name); err != nil && !errors.Is(err, backend.ErrNotFound) {
-			return "", fmt.Errorf("orbtest: clear template %q: %w", name, err)
+			return "", fmt.Errorf("orbtest: template %q: clear: %w", name, err)
 		}
 		t0 := time.Now()
 		tvm := &VM{name: name, spec: c.spec, driver: p.d, logf: c.logf}
@@ -123,13 +131,13 @@ func (p *pool) template(ctx context.Context, c *config, key string) (string, err
 			if err := tvm.startFresh(ctx, c); err != nil {
 				return err
 			}
-			_, _ = tvm.Exec(ctx, Command("sync").AsUser("root"))
+			_, _ = tvm.exec(ctx, Command("sync").AsUser("root"))
 			return retry(ctx, func(ctx context.Context) error { return p.d.Stop(ctx, name) })
 		})
 		if err != nil {
 			p.deleteQuietly(context.WithoutCancel(ctx), name)
 			_ = p.run.WithLock(func(tx *runstate.Tx) error { return tx.Remove(name) })
-			return "", fmt.Errorf("orbtest: build template for %s: %w", c.spec, err)
+			return "", fmt.Errorf("orbtest: template %q for %s: %w", name, c.spec, err)
 		}
 		c.logf("orbtest: template %s for %s built in %s", name, c.spec, time.Since(t0).Round(time.Millisecond))
 		return name, p.run.WithLock(func(tx *runstate.Tx) error {
@@ -160,7 +168,7 @@ func (p *pool) cloneFrom(ctx context.Context, c *config, tpl string, vm *VM) err
 		}
 		return err
 	}); err != nil {
-		return fmt.Errorf("orbtest: clone %q to %q: %w", tpl, vm.name, err)
+		return fmt.Errorf("clone from %q: %w", tpl, err)
 	}
 	return p.boot(ctx, c, vm)
 }
@@ -168,7 +176,7 @@ func (p *pool) cloneFrom(ctx context.Context, c *config, tpl string, vm *VM) err
 // boot starts vm and waits for the built-in checks.
 func (p *pool) boot(ctx context.Context, c *config, vm *VM) error {
 	if err := retry(ctx, func(ctx context.Context) error { return p.d.Start(ctx, vm.name) }); err != nil {
-		return fmt.Errorf("orbtest: start machine %q: %w", vm.name, err)
+		return fmt.Errorf("start: %w", err)
 	}
 	vm.mu.Lock()
 	vm.addr = ""
@@ -183,7 +191,7 @@ func (p *pool) withCreateSlot(ctx context.Context, c *config, fn func() error) e
 		c.logf("orbtest: waiting for a create slot (%d creates at once, ORBTEST_MAX_CREATES)", p.creates)
 	})
 	if err != nil {
-		return fmt.Errorf("orbtest: %w", err)
+		return err
 	}
 	defer lk.Unlock()
 	return fn()

@@ -49,9 +49,10 @@ func (vm *VM) Address() string {
 	return vm.addr
 }
 
-// ShellCommand returns the command line that opens a shell in the machine,
-// for logs and for debugging a kept machine.
-func (vm *VM) ShellCommand() string { return vm.driver.ShellCommand(vm.name) }
+// AttachCommand returns the command line a person runs to get a shell in
+// the machine, such as "incus exec NAME -- bash -l", for logs and for
+// debugging a kept machine.
+func (vm *VM) AttachCommand() string { return vm.driver.ShellCommand(vm.name) }
 
 func (vm *VM) lookupAddress(ctx context.Context) (string, error) {
 	if a := vm.Address(); a != "" {
@@ -79,8 +80,19 @@ func (vm *VM) lookupAddress(ctx context.Context) (string, error) {
 // run at all, a nil Result and an error that says why. A command is never
 // retried.
 func (vm *VM) Exec(ctx context.Context, c Cmd) (*Result, error) {
+	res, err := vm.exec(ctx, c)
+	var xe *ExitError
+	if err != nil && !errors.As(err, &xe) {
+		return nil, vm.errorf("%w", err)
+	}
+	return res, err
+}
+
+// exec is Exec with errors that do not name the machine, for the package's
+// own steps, whose callers name it once.
+func (vm *VM) exec(ctx context.Context, c Cmd) (*Result, error) {
 	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("orbtest: machine %q: %w", vm.name, err)
+		return nil, err
 	}
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
@@ -90,7 +102,7 @@ func (vm *VM) Exec(ctx context.Context, c Cmd) (*Result, error) {
 	})
 	res := &Result{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: code, Duration: time.Since(start)}
 	if err != nil {
-		return nil, fmt.Errorf("orbtest: machine %q: run %s: %w", vm.name, c, err)
+		return nil, fmt.Errorf("run %s: %w", c, err)
 	}
 	if code != 0 {
 		return res, &ExitError{Machine: vm.name, Cmd: c.String(), Result: res}
@@ -138,26 +150,40 @@ func (vm *VM) MustShell(t testing.TB, script string) string {
 // Push copies the host file hostPath into the machine at the absolute path
 // guestPath. Paths may hold spaces, quotes and any Unicode.
 func (vm *VM) Push(ctx context.Context, hostPath, guestPath string) error {
-	if err := checkGuestPath(guestPath); err != nil {
-		return fmt.Errorf("orbtest: machine %q: push %q: %w", vm.name, hostPath, err)
-	}
-	if _, err := os.Stat(hostPath); err != nil {
-		return fmt.Errorf("orbtest: machine %q: push: %w", vm.name, err)
-	}
-	if err := vm.driver.Push(ctx, vm.name, hostPath, guestPath); err != nil {
-		return fmt.Errorf("orbtest: machine %q: push %q to %q: %w", vm.name, hostPath, guestPath, err)
+	if err := vm.push(ctx, hostPath, guestPath); err != nil {
+		return vm.errorf("%w", err)
 	}
 	return nil
+}
+
+// push is Push with errors that do not name the machine.
+func (vm *VM) push(ctx context.Context, hostPath, guestPath string) error {
+	if err := checkGuestPath(guestPath); err != nil {
+		return fmt.Errorf("push %q: %w", hostPath, err)
+	}
+	if _, err := os.Stat(hostPath); err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	if err := vm.driver.Push(ctx, vm.name, hostPath, guestPath); err != nil {
+		return fmt.Errorf("push %q to %q: %w", hostPath, guestPath, err)
+	}
+	return nil
+}
+
+// errorf returns an error about the machine: "orbtest: machine "NAME": "
+// and the message. Errors of the package name their machine once, here.
+func (vm *VM) errorf(format string, args ...any) error {
+	return fmt.Errorf("orbtest: machine %q: "+format, append([]any{vm.name}, args...)...)
 }
 
 // Pull copies the file at the absolute guestPath in the machine to the host
 // file hostPath.
 func (vm *VM) Pull(ctx context.Context, guestPath, hostPath string) error {
 	if err := checkGuestPath(guestPath); err != nil {
-		return fmt.Errorf("orbtest: machine %q: pull %q: %w", vm.name, guestPath, err)
+		return vm.errorf("pull %q: %w", guestPath, err)
 	}
 	if err := vm.driver.Pull(ctx, vm.name, guestPath, hostPath); err != nil {
-		return fmt.Errorf("orbtest: machine %q: pull %q to %q: %w", vm.name, guestPath, hostPath, err)
+		return vm.errorf("pull %q to %q: %w", guestPath, hostPath, err)
 	}
 	return nil
 }

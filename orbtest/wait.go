@@ -66,7 +66,7 @@ func hasAddress() Check {
 func CommandSucceeds(name string, args ...string) Check {
 	c := Command(name, args...)
 	return NewCheck("command "+c.String()+" succeeds", func(ctx context.Context, vm *VM) error {
-		_, err := vm.Exec(ctx, c)
+		_, err := vm.exec(ctx, c)
 		return err
 	})
 }
@@ -76,7 +76,7 @@ func CommandSucceeds(name string, args ...string) Check {
 // without systemd.
 func SystemdRunning() Check {
 	return NewCheck("systemd running", func(ctx context.Context, vm *VM) error {
-		res, err := vm.Exec(ctx, Command("systemctl", "is-system-running").AsUser("root"))
+		res, err := vm.exec(ctx, Command("systemctl", "is-system-running").AsUser("root"))
 		state := strings.TrimSpace(res.orEmpty().Stdout)
 		switch {
 		case state == "running" || state == "degraded":
@@ -95,7 +95,7 @@ func SystemdRunning() Check {
 // [NewVM] adds this check by itself when the spec has cloud-init user data.
 func CloudInitDone() Check {
 	return NewCheck("cloud-init done", func(ctx context.Context, vm *VM) error {
-		res, err := vm.Exec(ctx, Command("cloud-init", "status", "--long").AsUser("root"))
+		res, err := vm.exec(ctx, Command("cloud-init", "status", "--long").AsUser("root"))
 		out := res.orEmpty().Stdout
 		status := ""
 		for line := range strings.Lines(out) {
@@ -121,7 +121,7 @@ func CloudInitDone() Check {
 // FileExists passes once path exists in the machine.
 func FileExists(path string) Check {
 	return NewCheck("file "+path+" exists", func(ctx context.Context, vm *VM) error {
-		_, err := vm.Exec(ctx, Command("test", "-e", path).AsUser("root"))
+		_, err := vm.exec(ctx, Command("test", "-e", path).AsUser("root"))
 		return err
 	})
 }
@@ -131,7 +131,7 @@ func FileExists(path string) Check {
 // needs no tool in the machine.
 func PortListening(port int) Check {
 	return NewCheck(fmt.Sprintf("port %d listening", port), func(ctx context.Context, vm *VM) error {
-		res, err := vm.Exec(ctx, Command("cat", "/proc/net/tcp", "/proc/net/tcp6"))
+		res, err := vm.exec(ctx, Command("cat", "/proc/net/tcp", "/proc/net/tcp6"))
 		if res == nil {
 			return err
 		}
@@ -330,7 +330,7 @@ func (vm *VM) consoleTail(ctx context.Context) string {
 func (vm *VM) WaitFor(ctx context.Context, checks ...Check) error {
 	for _, ch := range checks {
 		if err := vm.waitFor(ctx, ch); err != nil {
-			return fmt.Errorf("orbtest: machine %q: %w", vm.name, err)
+			return vm.errorf("%w", err)
 		}
 	}
 	return nil
