@@ -3,7 +3,7 @@ package orbtest
 // Benchmarks of orbtest on the backend present, side by side with the plain
 // incus CLI sequence a careful user would write. scripts/bench.sh runs them
 // with enough repetitions to quote a median and a spread and writes
-// docs/BENCHMARKS.md from their output (see bench_report_test.go).
+// docs/BENCHMARKS.md from their output (see internal/bench/report).
 //
 // Every benchmark reports one sample per output line when run with
 // -benchtime=1x (the slow ones) or a mean of b.N iterations (the fast
