@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh - run orbtest's benchmarks (bench_test.go) on the backend present
+# bench.sh - run orbtest's benchmarks (internal/bench) on the backend present
 # and write docs/BENCHMARKS.md: per target the median, spread, ratio and
 # whether it is met, with the machine, backend version, load and date.
 #
@@ -70,8 +70,8 @@ export ORBTEST_KEEP=never
 BENCH_ID=b$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 
 log "building the benchmarks and the report writer"
-BIN=$OUT_DIR/orbtest.bench.test
-go test -c -o "$BIN" ./orbtest
+BIN=$OUT_DIR/bench.test
+go test -c -o "$BIN" ./internal/bench
 REPORT=$OUT_DIR/bench-report
 go build -o "$REPORT" ./internal/bench/report
 
