@@ -259,7 +259,7 @@ func benchReport(d benchData, meta map[string]string) string {
 	p(warmInReset.row("reset at release (in-process)", "ms"))
 	p(warmXReset.row("reset at release (child)", "ms"))
 	p("")
-	p("Targets: ≤ 5 ms in one process (%s), ≤ 50 ms across processes (%s). In the child, *driver* is selecting and probing the backend (`incus query /1.0`), *poolinit* is poolFor (a second `incus query /1.0` for the backend's features, the run's state files, the reaper check), *acquire* is the lease itself.", yesNo(warmIn.med <= 5), yesNo(warmX.med <= 50))
+	p("Targets: ≤ 5 ms in one process (%s), ≤ 50 ms across processes (%s). In the child, *driver* is selecting and probing the backend (`incus query /1.0`, by `Available`), *poolinit* is what its first NewVM costs beyond its second: poolFor (a second `incus query /1.0` for the backend's features, the run's state files, the reaper check), *acquire* is the second NewVM, a lease from the pool the process has open.", yesNo(warmIn.med <= 5), yesNo(warmX.med <= 50))
 	p("")
 
 	// 3.
