@@ -107,7 +107,9 @@ type ExitError struct {
 	*Result
 }
 
-func (e *ExitError) Error() string { return fmt.Sprintf("orbtest: machine %q: %s", e.Machine, e.detail()) }
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("orbtest: machine %q: %s", e.Machine, e.detail())
+}
 
 // detail is the message without the machine, for an error that names it
 // already.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh - run orbtest's benchmarks (bench_test.go) on the backend present
+# bench.sh - run orbtest's benchmarks (internal/bench) on the backend present
 # and write docs/BENCHMARKS.md: per target the median, spread, ratio and
 # whether it is met, with the machine, backend version, load and date.
 #
@@ -7,7 +7,7 @@
 #   BENCH_QUICK=1 bash scripts/bench.sh   # few repetitions, for trying it out
 #
 # On a fresh machine run `sudo bash scripts/setup-incus.sh` first. Needs Go;
-# no network, no benchstat: the medians come from bench_report_test.go.
+# no network, no benchstat: the medians come from internal/bench/report.
 #
 # Environment:
 #   BENCH_MAX_LOAD (0.7)     start only when the 1-minute load average is below it
@@ -69,9 +69,11 @@ export ORBTEST_STATE_DIR=$OUT_DIR/state
 export ORBTEST_KEEP=never
 BENCH_ID=b$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 
-log "building the test binary"
-BIN=$OUT_DIR/orbtest.bench.test
-go test -c -o "$BIN" ./orbtest
+log "building the benchmarks and the report writer"
+BIN=$OUT_DIR/bench.test
+go test -c -o "$BIN" ./internal/bench
+REPORT=$OUT_DIR/bench-report
+go build -o "$REPORT" ./internal/bench/report
 
 # Wait for a quiet machine.
 waited=0
@@ -162,6 +164,5 @@ if ! grep -q '^Benchmark.*ns/op' "$OUT"; then
 	log "no benchmark ran (no backend? see $OUT); $DOC left as it was"
 	exit 1
 fi
-ORBTEST_BENCH_OUT=$OUT ORBTEST_BENCH_META=$META ORBTEST_BENCH_DOC=$DOC \
-	"$BIN" -test.run='^TestBenchReport$' -test.count=1 >/dev/null
+"$REPORT" -meta "$META" -o "$DOC" "$OUT"
 log "wrote $DOC (raw output: $OUT)"

@@ -1,20 +1,25 @@
-package orbtest
+package main
 
-// The report that scripts/bench.sh writes to docs/BENCHMARKS.md: medians
-// and spreads of the benchmark output of bench_test.go, per target, with
-// what was measured beside each miss. It is a test that does nothing
-// unless ORBTEST_BENCH_OUT names a benchmark output file.
+// The report: medians and spreads of the benchmark output, per target, with
+// what was measured beside each miss. render is all of it, from the text
+// of `go test -bench` and the run's facts to the Markdown; it reads no file.
 
 import (
 	"bufio"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"testing"
+
+	"github.com/orbtest/go-orbtest/internal/bench"
 )
+
+// render returns docs/BENCHMARKS.md for the output of one run of the
+// benchmarks and the facts about the machine and the run in meta.
+func render(benchOutput string, meta map[string]string) string {
+	return benchReport(parseBenchOutput(benchOutput), meta)
+}
 
 // benchData holds every sample: benchmark name -> unit -> one value per
 // output line, in line order.
@@ -113,35 +118,16 @@ func yesNo(ok bool) string {
 	return "**missed**"
 }
 
-func readMeta(path string) map[string]string {
+// parseMeta parses the KEY=VALUE lines scripts/bench.sh writes about the
+// machine and the run; a value may contain "=".
+func parseMeta(text string) map[string]string {
 	m := map[string]string{}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return m
-	}
-	for line := range strings.Lines(string(b)) {
+	for line := range strings.Lines(text) {
 		if k, v, ok := strings.Cut(strings.TrimRight(line, "\n"), "="); ok {
 			m[k] = v
 		}
 	}
 	return m
-}
-
-// TestBenchReport writes docs/BENCHMARKS.md from a bench.sh run.
-func TestBenchReport(t *testing.T) {
-	outPath := os.Getenv("ORBTEST_BENCH_OUT")
-	if outPath == "" {
-		t.Skip("run by scripts/bench.sh")
-	}
-	raw, err := os.ReadFile(outPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta := readMeta(os.Getenv("ORBTEST_BENCH_META"))
-	doc := benchReport(parseBenchOutput(string(raw)), meta)
-	if err := os.WriteFile(os.Getenv("ORBTEST_BENCH_DOC"), []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func benchReport(d benchData, meta map[string]string) string {
@@ -150,7 +136,7 @@ func benchReport(d benchData, meta map[string]string) string {
 
 	p("# Benchmarks")
 	p("")
-	p("Written by `scripts/bench.sh` from one run of the benchmarks in `bench_test.go`; do not edit by hand, re-run the script.")
+	p("Written by `scripts/bench.sh` from one run of the benchmarks in `internal/bench`; do not edit by hand, re-run the script.")
 	p("Every figure is the median over the samples (one benchmark output line each) with its interquartile range (p25 – p75) and range.")
 	p("Ratios are ratios of medians; where the two sides were measured in pairs (same line, order alternating), the median of the per-pair ratios is given too.")
 	p("")
@@ -217,8 +203,8 @@ func benchReport(d benchData, meta map[string]string) string {
 	p("| 2a | warm lease, one process (acquire only) | **%s ms** | ≤ 5 ms | %s | |", num(warmIn.med), yesNo(warmIn.med <= 5))
 	p("| 2b | warm lease, fresh child process (first NewVM, with pool init) | **%s ms** | ≤ 50 ms | %s | %s |", num(warmX.med), yesNo(warmX.med <= 50),
 		why(warmX.med <= 50, "see §2: probe and pool init"))
-	p("| 3 | suite of %d tests, fresh ÷ pool wall time | %s s ÷ %s s = **%s×** | ≥ 5× | %s | %s |", benchSuiteTests, num(fresh.med), num(pooled.med), num(suiteRatio), yesNo(suiteRatio >= 5),
-		why(suiteRatio >= 5, fmt.Sprintf("the setup saved is %s s; each of the %d rounds costs a reset of %s ms (4 at once; %s ms alone: Incus force stop + start + guest boot to DHCP); the pool's restore is %s", num(d.get("BenchmarkSuite", "pool-setup-s").med), benchSuiteTests/benchSuiteParallel, num(d.get("BenchmarkSuite", "pool-reset-ms").med), num(warmInReset.med), cheapest)))
+	p("| 3 | suite of %d tests, fresh ÷ pool wall time | %s s ÷ %s s = **%s×** | ≥ 5× | %s | %s |", bench.SuiteTests, num(fresh.med), num(pooled.med), num(suiteRatio), yesNo(suiteRatio >= 5),
+		why(suiteRatio >= 5, fmt.Sprintf("the setup saved is %s s; each of the %d rounds costs a reset of %s ms (4 at once; %s ms alone: Incus force stop + start + guest boot to DHCP); the pool's restore is %s", num(d.get("BenchmarkSuite", "pool-setup-s").med), bench.SuiteTests/bench.SuiteParallel, num(d.get("BenchmarkSuite", "pool-reset-ms").med), num(warmInReset.med), cheapest)))
 	p("| 4a | vm.Run(\"true\") overhead vs raw `incus exec` | %s ms vs %s ms = **%+.1f %%** | ≤ 5 %% | %s | %s |", num(runTrue[0].med), num(runTrue[1].med), 100*ovTrue, yesNo(ovTrue <= 0.05),
 		why(ovTrue <= 0.05, fmt.Sprintf("the driver's exec guard (sh + `sleep 0.02` after each command): raw incus with vm.Run's exact argv takes %s ms; orbtest's Go side adds %+.1f ms", num(ga0[0].med), runTrue[0].med-ga0[0].med)))
 	p("| 4b | vm.Run of a 1 MiB output overhead vs raw | %s ms vs %s ms = **%+.1f %%** | ≤ 5 %% | %s | %s |", num(run1M[0].med), num(run1M[1].med), 100*ov1M, yesNo(ov1M <= 0.05),
@@ -273,13 +259,13 @@ func benchReport(d benchData, meta map[string]string) string {
 	p(warmInReset.row("reset at release (in-process)", "ms"))
 	p(warmXReset.row("reset at release (child)", "ms"))
 	p("")
-	p("Targets: ≤ 5 ms in one process (%s), ≤ 50 ms across processes (%s). In the child, *driver* is selecting and probing the backend (`incus query /1.0`), *poolinit* is poolFor (a second `incus query /1.0` for the backend's features, the run's state files, the reaper check), *acquire* is the lease itself.", yesNo(warmIn.med <= 5), yesNo(warmX.med <= 50))
+	p("Targets: ≤ 5 ms in one process (%s), ≤ 50 ms across processes (%s). In the child, *driver* is selecting and probing the backend (`incus query /1.0`, by `Available`), *poolinit* is what its first NewVM costs beyond its second: poolFor (a second `incus query /1.0` for the backend's features, the run's state files, the reaper check), *acquire* is the second NewVM, a lease from the pool the process has open.", yesNo(warmIn.med <= 5), yesNo(warmX.med <= 50))
 	p("")
 
 	// 3.
 	p("## 3. Suite")
 	p("")
-	p("`BenchmarkSuite`: a child `go test` process (`-parallel %d`, `ORBTEST_MAX_VMS=%d`) runs %d parallel tests, each running five commands (one writes a file, so a reused machine must be reset, and the first checks it was). Spec: `Debian(\"bookworm\")` with one setup step that byte-compiles the Python standard library at three optimisation levels and generates a 200,000-row JSON fixture with its checksum (CPU-bound, single-threaded, offline). *fresh*: each test calls StartVM (create + setup) and deletes its machine; *pool*: each test calls NewVM, starting from an empty pool (the run's template build and clones are included). Whole child process wall time; what the pool leaves is deleted untimed after the child exits, as the reaper does after `go test` returns.", benchSuiteParallel, benchSuiteParallel, benchSuiteTests)
+	p("`BenchmarkSuite`: a child `go test` process (`-parallel %d`, `ORBTEST_MAX_VMS=%d`) runs %d parallel tests, each running five commands (one writes a file, so a reused machine must be reset, and the first checks it was). Spec: `Debian(\"bookworm\")` with one setup step that byte-compiles the Python standard library at three optimisation levels and generates a 200,000-row JSON fixture with its checksum (CPU-bound, single-threaded, offline). *fresh*: each test calls StartVM (create + setup) and deletes its machine; *pool*: each test calls NewVM, starting from an empty pool (the run's template build and clones are included). Whole child process wall time; what the pool leaves is deleted untimed after the child exits, as the reaper does after `go test` returns.", bench.SuiteParallel, bench.SuiteParallel, bench.SuiteTests)
 	p("")
 	p(statsHeader)
 	p(fresh.row("fresh (StartVM per test)", "s"))
@@ -311,16 +297,16 @@ func benchReport(d benchData, meta map[string]string) string {
 	p("Ratio fresh ÷ pool: **%s×** (per-pair median %s×; target ≥ 5×: %s). The setup step costs %s s alone (the template's), %s s when four run at once on the %s-core machine.", num(suiteRatio), num(sr.med), yesNo(suiteRatio >= 5), num(ps.med), num(fs.med), meta["nproc"])
 	p("")
 	if suiteRatio < 5 {
-		rounds := float64(benchSuiteTests/benchSuiteParallel - 1)
+		rounds := float64(bench.SuiteTests/bench.SuiteParallel - 1)
 		tpl := d.get("BenchmarkSuite", "pool-template-s").med
-		perSlot := float64(benchSuiteTests / benchSuiteParallel)
+		perSlot := float64(bench.SuiteTests / bench.SuiteParallel)
 		// Linear model: scaling the setup by k adds (k-1) contended setups
 		// per parallel slot and test to fresh, and (k-1) lone setups to the
 		// pool (its template's).
 		den := perSlot*fs.med - 5*ps.med
 		k := 1 + (5*pooled.med-fresh.med)/den
 		p("**Why missed:** the pool's wall time is the template build (%s s, which includes the one setup), the first clones, then %0.f more rounds of *test + reset* on %d machines, and the last round's resets, which no test uses but the package's last tests wait for in their cleanup. A reset is `incus snapshot restore` of the running container, which Incus does as a forced stop, restore and start, then the guest's boot until DHCP gives it an address; it is %s (restore to IPv4 %s ms). Alone a reset takes %s ms (§2); in the suite four run at once, because the tests release in step, and take %s ms each on this %s-core machine: stopping and booting containers is CPU work. Fresh machines instead pay %d setups, at most %d at once (%s s each when contended, %s s alone).",
-			num(tpl), rounds, benchSuiteParallel, cheapest, num(restoreV), num(warmInReset.med), num(pr3.med), meta["nproc"], benchSuiteTests, benchSuiteParallel, num(fs.med), num(ps.med))
+			num(tpl), rounds, bench.SuiteParallel, cheapest, num(restoreV), num(warmInReset.med), num(pr3.med), meta["nproc"], bench.SuiteTests, bench.SuiteParallel, num(fs.med), num(ps.med))
 		if den > 0 && k > 1 {
 			p("A linear model from these medians (a k-times costlier setup adds (k−1) × %0.f contended setups per parallel slot to *fresh* and (k−1) lone setups to *pool*) puts 5× at a setup about **%s× this one** (≈ %s s alone). The pool's advantage is the setup it saves, so the ratio is a property of the spec, not only of orbtest.", perSlot, num(k), num(k*ps.med))
 		}
