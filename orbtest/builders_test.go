@@ -1,7 +1,6 @@
 package orbtest
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -69,76 +68,4 @@ func TestSpecValidate(t *testing.T) {
 	assert.Contains(t, err.Error(), "bad version")
 	err = Debian("12").WithMemory(10).Validate()
 	assert.ErrorContains(t, err, "at least 64")
-}
-
-func TestCmdStringQuotes(t *testing.T) {
-	assert.Equal(t, `ls -l "/tmp/a b"`, Command("ls", "-l", "/tmp/a b").String())
-	assert.Equal(t, `sh -c "echo $HOME | wc -c"`, ShellCommand("echo $HOME | wc -c").String())
-	assert.Equal(t, `printf ""`, Command("printf", "").String())
-}
-
-func TestCmdBuildersAreImmutable(t *testing.T) {
-	base := Command("env").WithEnv("A=1")
-	a := base.WithEnv("B=2").AsUser("root").InDir("/tmp")
-	assert.Equal(t, []string{"A=1"}, base.env)
-	assert.Equal(t, []string{"A=1", "B=2"}, a.env)
-	assert.Empty(t, base.user)
-	assert.Equal(t, []string{"env"}, base.Args())
-}
-
-func TestCmdValidate(t *testing.T) {
-	for _, tt := range []struct {
-		reason string
-		cmd    Cmd
-		want   string
-	}{
-		{"empty", Cmd{}, "empty command"},
-		{"empty name", Command(""), "empty command"},
-		{"flag first", Command("--help"), "starts with '-'"},
-		{"env without =", Command("x").WithEnv("A"), "use KEY=VALUE"},
-		{"env with empty key", Command("x").WithEnv("=1"), "use KEY=VALUE"},
-		{"env key with colon", Command("x").WithEnv("A:B=1"), "use KEY=VALUE"},
-		{"relative dir", Command("x").InDir("tmp"), "not absolute"},
-		{"bad user", Command("x").AsUser("-root"), "bad user name"},
-	} {
-		t.Run(tt.reason, func(t *testing.T) {
-			assert.ErrorContains(t, tt.cmd.validate(), tt.want)
-		})
-	}
-	assert.NoError(t, Command("x").WithEnv("A=", "B=c=d").AsUser("root").InDir("/").validate())
-}
-
-func TestListeningParsesProcNetTCP(t *testing.T) {
-	const procNet = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0
-   1: 0100007F:0035 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 100 0 0 10 0
-   2: 0100007F:C350 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0000000000000000 20 4 30 10 -1
-  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4 1 0000000000000000 100 0 0 10 0
-`
-	assert.True(t, listening(procNet, 8080), "0x1F90 listening on 0.0.0.0")
-	assert.True(t, listening(procNet, 53), "listening on loopback")
-	assert.True(t, listening(procNet, 22), "listening on ::")
-	assert.False(t, listening(procNet, 50000), "an established connection is not a listener")
-	assert.False(t, listening(procNet, 80))
-	assert.False(t, listening("", 80))
-}
-
-func TestAllAndAny(t *testing.T) {
-	pass := NewCheck("pass", func(context.Context, *VM) error { return nil })
-	notYet := NewCheck("not-yet", func(context.Context, *VM) error { return assert.AnError })
-	never := NewCheck("never", func(context.Context, *VM) error { return Permanent(assert.AnError) })
-	ctx := t.Context()
-
-	assert.NoError(t, All(pass, pass).fn(ctx, nil))
-	err := All(pass, notYet).fn(ctx, nil)
-	assert.ErrorContains(t, err, "not-yet: ")
-	assert.False(t, isPermanent(err))
-	assert.True(t, isPermanent(All(never, pass).fn(ctx, nil)))
-	assert.Equal(t, "pass and not-yet", All(pass, notYet).String())
-
-	assert.NoError(t, Any(notYet, pass).fn(ctx, nil))
-	assert.False(t, isPermanent(Any(notYet, never).fn(ctx, nil)), "one check may still pass")
-	assert.True(t, isPermanent(Any(never, never).fn(ctx, nil)))
-	assert.Equal(t, "pass or never", Any(pass, never).String())
 }

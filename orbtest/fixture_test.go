@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
 )
@@ -75,15 +74,16 @@ type fakeTBWithDeadline struct{ *fakeTB }
 
 func (f fakeTBWithDeadline) Deadline() (time.Time, bool) { return f.deadline, true }
 
-// run runs body as a test would: on its own goroutine, then the cleanups
+// run runs body as a test would (with a Deadline method when f.deadline is
+// set, as go test -timeout gives one): on its own goroutine, then the cleanups
 // in reverse order after the context is canceled. A panic in body is
 // recovered and reported as a failure, as the testing package's runner
 // does before it runs the cleanups.
 func (f *fakeTB) run(body func(t testing.TB)) {
-	f.runAs(f, body)
-}
-
-func (f *fakeTB) runAs(t testing.TB, body func(t testing.TB)) {
+	var t testing.TB = f
+	if !f.deadline.IsZero() {
+		t = fakeTBWithDeadline{f}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -233,7 +233,7 @@ func TestNewVMKeepsTimeForTeardownBeforeTheTestDeadline(t *testing.T) {
 	ft := newFakeTB()
 	ft.deadline = time.Now().Add(2 * time.Second) // grace: a quarter of that
 	start := time.Now()
-	ft.runAs(fakeTBWithDeadline{ft}, func(tb testing.TB) {
+	ft.run(func(tb testing.TB) {
 		NewVM(tb, Debian("bookworm"), testRun(t, d), WithReadyTimeout(time.Hour), WithCreateTimeout(time.Hour))
 	})
 	waited := time.Since(start)
@@ -241,19 +241,4 @@ func TestNewVMKeepsTimeForTeardownBeforeTheTestDeadline(t *testing.T) {
 	assert.Greater(t, waited, 500*time.Millisecond)
 	assert.Contains(t, ft.log(), "leave time for teardown")
 	assert.Empty(t, d.Names())
-}
-
-func TestMustRunFailsTheTestWithTheCommandsOutput(t *testing.T) {
-	d := newMemDriver()
-	ft := newFakeTB()
-	ft.run(func(tb testing.TB) {
-		vm := NewVM(tb, Debian("bookworm"), testRun(t, d))
-		d.exec = func(*memMachine, []string) (int, string, string) { return 2, "", "ls: cannot access '/nope'" }
-		vm.MustRun(tb, "ls", "/nope")
-		tb.Errorf("unreachable")
-	})
-	assert.True(t, ft.Failed())
-	assert.Contains(t, ft.log(), "command ls /nope exited 2: ls: cannot access '/nope'")
-	assert.NotContains(t, ft.log(), "unreachable")
-	require.Empty(t, d.Names())
 }

@@ -167,7 +167,7 @@ func TestWaitingForAMachineIsLoggedAndBoundedByTheContext(t *testing.T) {
 
 	waiter := newFakeTB()
 	waiter.deadline = time.Now().Add(time.Second)
-	waiter.runAs(fakeTBWithDeadline{waiter}, func(t testing.TB) { NewVM(t, Debian("bookworm"), run) })
+	waiter.run(func(t testing.TB) { NewVM(t, Debian("bookworm"), run) })
 	assert.True(t, waiter.Failed())
 	assert.Contains(t, waiter.log(), "waiting for a machine of debian:bookworm: 1 of 1 in use")
 	assert.Contains(t, waiter.log(), "raise ORBTEST_MAX_VMS")

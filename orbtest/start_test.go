@@ -2,7 +2,6 @@ package orbtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -271,99 +270,4 @@ func TestStartVMCloudInitFailureIsPermanent(t *testing.T) {
 	assert.Contains(t, err.Error(), "runparts: failed")
 	assert.Less(t, time.Since(start), 5*time.Second)
 	assert.Empty(t, d.Names())
-}
-
-func TestDeleteRetriesTransientAndTreatsNotFoundAsDone(t *testing.T) {
-	d := newMemDriver()
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
-	require.NoError(t, err)
-	d.deleteErrs = []error{fmt.Errorf("cannot transition from creating to deleting: %w", backend.ErrTransient)}
-	require.NoError(t, vm.Delete(t.Context()))
-	assert.Equal(t, 2, d.Calls("delete"))
-	assert.Empty(t, d.Names())
-
-	vm2, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
-	require.NoError(t, err)
-	d.mu.Lock()
-	delete(d.machines, vm2.Name()) // gone behind orbtest's back
-	d.mu.Unlock()
-	require.NoError(t, vm2.Delete(t.Context()))
-}
-
-func TestDeleteFailureSaysHowToCleanUp(t *testing.T) {
-	d := newMemDriver()
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
-	require.NoError(t, err)
-	d.deleteErrs = []error{fmt.Errorf("boom: %w", backend.ErrInvalid)}
-	err = vm.Delete(t.Context())
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "mem delete "+vm.Name())
-	require.NoError(t, vm.Delete(t.Context()))
-}
-
-func TestExecNeverRetriesAndReportsExit(t *testing.T) {
-	d := newMemDriver()
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
-	require.NoError(t, err)
-	defer vm.Delete(context.Background())
-	before := d.Calls("exec")
-	d.exec = func(_ *memMachine, argv []string) (int, string, string) { return 3, "partial", "bad thing" }
-	res, err := vm.Run(t.Context(), "make", "install")
-	var exit *ExitError
-	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, 3, res.ExitCode)
-	assert.Equal(t, "partial", res.Stdout)
-	assert.Equal(t, `orbtest: machine "`+vm.Name()+`": command make install exited 3: bad thing`, err.Error())
-	assert.Equal(t, before+1, d.Calls("exec"))
-
-	_, err = vm.Exec(t.Context(), Command("-rf"))
-	assert.ErrorContains(t, err, "starts with '-'")
-	_, err = vm.Exec(t.Context(), Command("env").WithEnv("NOEQUALS"))
-	assert.ErrorContains(t, err, "use KEY=VALUE")
-	assert.Equal(t, before+1, d.Calls("exec"), "bad commands never reach the backend")
-	assert.True(t, errors.Is(err, err))
-}
-
-func TestWaitForAfterTheTestChangesTheMachine(t *testing.T) {
-	d := newMemDriver()
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
-	require.NoError(t, err)
-	defer vm.Delete(context.Background())
-	attempts := 0
-	restarted := NewCheck("service restarted", func(context.Context, *VM) error {
-		attempts++
-		if attempts < 3 {
-			return errors.New("still starting")
-		}
-		return nil
-	})
-	require.NoError(t, vm.WaitFor(t.Context(), restarted))
-	assert.Equal(t, 3, attempts)
-
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
-	never := NewCheck("never", func(context.Context, *VM) error { return errors.New("nope") })
-	err = vm.WaitFor(ctx, never)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.ErrorContains(t, err, "last check saw: nope")
-}
-
-func TestTimeoutReportsTheLastCompleteAttempt(t *testing.T) {
-	d := newMemDriver()
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
-	require.NoError(t, err)
-	defer vm.Delete(context.Background())
-	attempt := 0
-	slow := NewCheck("slow", func(ctx context.Context, _ *VM) error {
-		attempt++
-		if attempt == 1 {
-			return errors.New("nothing listens on port 9")
-		}
-		<-ctx.Done() // this attempt is cut short by the deadline
-		return ctx.Err()
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	err = vm.WaitFor(ctx, slow)
-	assert.ErrorContains(t, err, "last check saw: nothing listens on port 9")
 }
