@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
@@ -140,38 +140,12 @@ func (d *Driver) serverInfo(ctx context.Context) (ServerInfo, error) {
 // ShellCommand is the command a person runs for a root login shell in the
 // machine.
 func (d *Driver) ShellCommand(name string) string {
-	return shellJoin(d.path, "exec", instanceRef(d.b.Remote, name), "--", "bash", "-l")
+	return cli.Join(d.path, "exec", instanceRef(d.b.Remote, name), "--", "bash", "-l")
 }
 
 // DeleteCommand is the command a person runs to delete the machine.
 func (d *Driver) DeleteCommand(name string) string {
-	return shellJoin(d.path, "delete", "--force", instanceRef(d.b.Remote, name))
-}
-
-// shellJoin joins words for a POSIX shell, quoting the ones that need it.
-func shellJoin(words ...string) string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = shellQuote(w)
-	}
-	return strings.Join(q, " ")
-}
-
-func shellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./:=@%+,", c)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return cli.Join(d.path, "delete", "--force", instanceRef(d.b.Remote, name))
 }
 
 // forget drops what the driver cached about a machine.

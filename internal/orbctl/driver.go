@@ -7,11 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
@@ -360,11 +359,11 @@ func (d *Driver) Restore(ctx context.Context, name, snapshot string) error {
 
 // ShellCommand returns the command a person runs for a shell in machine
 // name: "orb -m NAME".
-func (d *Driver) ShellCommand(name string) string { return "orb -m " + shellQuote(name) }
+func (d *Driver) ShellCommand(name string) string { return cli.Join("orb", "-m", name) }
 
 // DeleteCommand returns the command a person runs to delete machine name:
 // "orbctl delete -f NAME".
-func (d *Driver) DeleteCommand(name string) string { return "orbctl delete -f " + shellQuote(name) }
+func (d *Driver) DeleteCommand(name string) string { return cli.Join("orbctl", "delete", "-f", name) }
 
 // simpleOrErr runs args unless building them failed.
 func (d *Driver) simpleOrErr(ctx context.Context, op backend.Op, what string, args []string, buildErr error) error {
@@ -396,14 +395,4 @@ func (d *Driver) start(ctx context.Context, args []string, c cmdrun.Cmd) (cmdrun
 	}
 	c.Args = append([]string{d.path}, args...)
 	return cmdrun.Run(ctx, c)
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9._/@%+=:,-]+$`)
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
