@@ -89,9 +89,7 @@ func (d *Driver) Remote() string { return d.b.Remote }
 
 // run runs incus with args under the timeout of op.
 func (d *Driver) run(ctx context.Context, op backend.Op, args []string) (cmdrun.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, backend.Timeout(op))
-	defer cancel()
-	return cmdrun.Run(ctx, cmdrun.Cmd{Args: append([]string{d.path}, args...)})
+	return cli.Run(ctx, op, cmdrun.Cmd{Args: append([]string{d.path}, args...)})
 }
 
 // Probe checks that the incus server answers and reports its version and

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
@@ -103,7 +104,7 @@ func guarded(dir string, strict bool, argv []string) []string {
 // execResult tells a guest's non-zero exit from a failure of incus.
 func (d *Driver) execResult(ctx context.Context, name string, res cmdrun.Result, err error) (int, error) {
 	var ce *cmdrun.CommandError
-	if !errors.As(err, &ce) || ce.ExitCode < 0 || ctx.Err() != nil {
+	if !errors.As(err, &ce) || ce.ExitCode < 0 || ctx.Err() != nil || cli.Interrupted(err) {
 		return -1, wrap("exec", name, err)
 	}
 	if _, ok := incusError(string(res.Stderr)); !ok {
@@ -177,11 +178,9 @@ func (d *Driver) lookupUser(ctx context.Context, name, user string) (Account, er
 	if err != nil {
 		return Account{}, err
 	}
-	qctx, cancel := context.WithTimeout(ctx, backend.Timeout(backend.OpQuery))
-	defer cancel()
-	res, err := cmdrun.Run(qctx, cmdrun.Cmd{Args: append([]string{d.path}, args...), Stdout: &out, Limit: execLimit})
+	res, err := cli.Run(ctx, backend.OpQuery, cmdrun.Cmd{Args: append([]string{d.path}, args...), Stdout: &out, Limit: execLimit})
 	if err != nil {
-		code, xerr := d.execResult(qctx, name, res, err)
+		code, xerr := d.execResult(ctx, name, res, err)
 		if xerr != nil {
 			return Account{}, fmt.Errorf("incus: look up user %q: %w", user, xerr)
 		}

@@ -383,16 +383,25 @@ func (d *Driver) simple(ctx context.Context, op backend.Op, what string, args []
 
 // run runs orbctl with args under the timeout of op.
 func (d *Driver) run(ctx context.Context, op backend.Op, args []string, c cmdrun.Cmd) (cmdrun.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, backend.Timeout(op))
-	defer cancel()
-	return d.start(ctx, args, c)
+	if err := d.command(args, &c); err != nil {
+		return cmdrun.Result{ExitCode: -1}, err
+	}
+	return cli.Run(ctx, op, c)
 }
 
 // start runs orbctl with args under ctx alone.
 func (d *Driver) start(ctx context.Context, args []string, c cmdrun.Cmd) (cmdrun.Result, error) {
+	if err := d.command(args, &c); err != nil {
+		return cmdrun.Result{ExitCode: -1}, err
+	}
+	return cmdrun.Run(ctx, c)
+}
+
+// command sets c's argv to orbctl and args.
+func (d *Driver) command(args []string, c *cmdrun.Cmd) error {
 	if d.path == "" {
-		return cmdrun.Result{ExitCode: -1}, fmt.Errorf("no orbctl path; use orbctl.Find: %w", backend.ErrUnavailable)
+		return fmt.Errorf("no orbctl path; use orbctl.Find: %w", backend.ErrUnavailable)
 	}
 	c.Args = append([]string{d.path}, args...)
-	return cmdrun.Run(ctx, c)
+	return nil
 }
