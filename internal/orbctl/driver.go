@@ -273,10 +273,7 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 	}
 	if orbctlFailedRun(ce.ExitCode, string(res.Stderr)) {
 		// Classify by orbctl's own line only, not the guest's output.
-		if class := Classify(ce.ExitCode, lastLine(string(res.Stderr))); class != nil {
-			return -1, fmt.Errorf("orbctl %s: %w: %w", what, class, err)
-		}
-		return -1, fmt.Errorf("orbctl %s: %w", what, err)
+		return -1, cli.Wrap("orbctl "+what, err, classifyLastLine)
 	}
 	return ce.ExitCode, nil
 }

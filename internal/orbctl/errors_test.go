@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
@@ -105,8 +106,8 @@ func TestClassOfStartFailures(t *testing.T) {
 		{"not a command error", errors.New("boom"), nil},
 	}
 	for _, tt := range tests {
-		if got := classOf(tt.err); got != tt.want {
-			t.Errorf("%s: classOf = %v, want %v", tt.reason, got, tt.want)
+		if got := cli.Class(tt.err, Classify); got != tt.want {
+			t.Errorf("%s: cli.Class = %v, want %v", tt.reason, got, tt.want)
 		}
 	}
 }
