@@ -3,39 +3,20 @@ package incus
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"sync"
 	"time"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
 	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/env"
 )
 
-// EnvPath names the environment variable that overrides the incus binary.
-const EnvPath = "ORBTEST_INCUS"
-
-// EnvRemote names the environment variable a caller reads to pick a remote
-// (see WithRemote); the driver itself does not read it.
-const EnvRemote = "ORBTEST_INCUS_REMOTE"
-
-// Find returns the incus binary to run: $ORBTEST_INCUS when set (it must
-// exist), otherwise "incus" looked up in PATH. The error wraps
+// Find returns the absolute path of the incus binary to run: $ORBTEST_INCUS
+// when set (a path to an executable, or a name looked up in PATH), else
+// "incus" looked up in PATH (see [cli.Find]). The error wraps
 // backend.ErrUnavailable.
-func Find() (string, error) {
-	if p := os.Getenv(EnvPath); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("incus: %s=%q: %w: %w", EnvPath, p, backend.ErrUnavailable, err)
-		}
-		return p, nil
-	}
-	p, err := exec.LookPath("incus")
-	if err != nil {
-		return "", fmt.Errorf("incus: %w: %w", backend.ErrUnavailable, err)
-	}
-	return p, nil
-}
+func Find() (string, error) { return cli.Find("incus", env.Incus, "install Incus") }
 
 // Option configures a Driver.
 type Option func(*Driver)

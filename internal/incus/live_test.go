@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/env"
 )
 
 // Live tests run against the real incus daemon. They skip when incus is
@@ -53,7 +54,7 @@ func liveDriver(t *testing.T) *Driver {
 			liveReason = err.Error()
 			return
 		}
-		d := New(path, WithRemote(os.Getenv(EnvRemote)))
+		d := New(path, WithRemote(os.Getenv(env.IncusRemote)))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		info, err := d.Probe(ctx)
