@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,7 +137,7 @@ func (vm *VM) MustShell(t testing.TB, script string) string {
 // Push copies the host file hostPath into the machine at the absolute path
 // guestPath. Paths may hold spaces, quotes and any Unicode.
 func (vm *VM) Push(ctx context.Context, hostPath, guestPath string) error {
-	if err := checkGuestPath(guestPath); err != nil {
+	if err := backend.CheckGuestFile(guestPath); err != nil {
 		return fmt.Errorf("orbtest: machine %q: push %q: %w", vm.name, hostPath, err)
 	}
 	if _, err := os.Stat(hostPath); err != nil {
@@ -153,7 +152,7 @@ func (vm *VM) Push(ctx context.Context, hostPath, guestPath string) error {
 // Pull copies the file at the absolute guestPath in the machine to the host
 // file hostPath.
 func (vm *VM) Pull(ctx context.Context, guestPath, hostPath string) error {
-	if err := checkGuestPath(guestPath); err != nil {
+	if err := backend.CheckGuestFile(guestPath); err != nil {
 		return fmt.Errorf("orbtest: machine %q: pull %q: %w", vm.name, guestPath, err)
 	}
 	if err := vm.driver.Pull(ctx, vm.name, guestPath, hostPath); err != nil {
@@ -176,16 +175,6 @@ func (vm *VM) MustPull(t testing.TB, guestPath, hostPath string) {
 	if err := vm.Pull(t.Context(), guestPath, hostPath); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func checkGuestPath(p string) error {
-	if !strings.HasPrefix(p, "/") {
-		return fmt.Errorf("guest path %q is not absolute", p)
-	}
-	if strings.ContainsRune(p, 0) {
-		return fmt.Errorf("guest path %q holds a NUL byte", p)
-	}
-	return nil
 }
 
 // Delete deletes the machine. It is idempotent: deleting a machine that is

@@ -149,8 +149,8 @@ func (d *Driver) account(ctx context.Context, name, user string) (Account, error
 	if user == "root" {
 		return Account{Name: "root", UID: 0, GID: 0, Home: "/root"}, nil
 	}
-	if err := ValidateUser(user); err != nil {
-		return Account{}, err
+	if err := backend.CheckUser(user); err != nil {
+		return Account{}, fmt.Errorf("incus: %w", err)
 	}
 	key := userKey{name, user}
 	d.mu.Lock()
@@ -192,21 +192,6 @@ func (d *Driver) lookupUser(ctx context.Context, name, user string) (Account, er
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
-}
-
-// ValidateUser reports whether user is a portable Linux user name: 1 to 32
-// lowercase letters, digits, underscores and hyphens, not starting with a
-// digit or hyphen. The error wraps backend.ErrInvalid.
-func ValidateUser(user string) error {
-	ok := user != "" && len(user) <= 32 && !isDigit(user[0]) && user[0] != '-'
-	for i := 0; ok && i < len(user); i++ {
-		c := user[i]
-		ok = c >= 'a' && c <= 'z' || isDigit(c) || c == '_' || c == '-'
-	}
-	if !ok {
-		return fmt.Errorf("incus: invalid user name %q: %w", user, backend.ErrInvalid)
-	}
-	return nil
 }
 
 // Push copies a host file to an absolute guest path. The file keeps its
