@@ -18,7 +18,7 @@ type rule struct {
 	class    error
 }
 
-// rules were collected from incus 6.0 by running it (see testdata/stderr).
+// rules were collected from incus 6.0 by running it (see testdata/stderr.tsv).
 var rules = []rule{
 	// The daemon or the remote cannot be reached.
 	{"doesn't appear to be started", backend.ErrUnavailable},

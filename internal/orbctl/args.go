@@ -16,7 +16,8 @@ import (
 // feature the installed version lacks) instead of producing an argv in
 // which a caller's string could become an extra argument or a flag.
 
-// Distros is orbctl's list of CLI distro names (scon/images/images.go).
+// Distros is orbctl's list of CLI distro names (OrbStack's CLI reference,
+// ../shared/reference/orbctl.md §3.1).
 var Distros = []string{
 	"alma", "alpine", "arch", "centos", "debian", "devuan", "fedora", "gentoo",
 	"kali", "nixos", "openeuler", "opensuse", "oracle", "rocky", "ubuntu", "void",

@@ -16,8 +16,9 @@ type classRule struct {
 
 // classRules is checked in order, so the specific permanent classes come
 // before the broad transient ones. The texts are those orbctl prints on
-// stderr (see reference/orbctl.md §2.5); matching is case-insensitive and
-// runs on the message with quoted machine names removed.
+// stderr (OrbStack's CLI reference, ../shared/reference/orbctl.md §2.5);
+// matching is case-insensitive and runs on the message with quoted machine
+// names removed.
 var classRules = []classRule{
 	{backend.ErrNotFound, regexp.MustCompile(`(?i)machine not found|no machines? found`)},
 	{backend.ErrExists, regexp.MustCompile(`(?i)already exists`)},

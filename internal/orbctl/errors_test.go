@@ -12,8 +12,9 @@ import (
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
-// classifyCases are orbctl's error texts (reference/orbctl.md §2.5 and the
-// issues it cites) with the class each must map to.
+// classifyCases are orbctl's error texts (OrbStack's CLI reference,
+// ../shared/reference/orbctl.md §2.5, and the issues it cites) with the
+// class each must map to.
 var classifyCases = []struct {
 	reason string
 	stderr string

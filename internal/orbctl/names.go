@@ -12,7 +12,8 @@ import (
 // pattern has no limit; 63 keeps NAME.orb.local a valid DNS label.
 const MaxNameLen = 63
 
-// namePattern is orbctl's machine-name pattern (scon/types/names.go).
+// namePattern is orbctl's machine-name pattern (OrbStack's CLI reference,
+// ../shared/reference/orbctl.md §3.3).
 var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]+$`)
 
 // reservedNames are the names orbctl refuses for machines; docker and k8s
