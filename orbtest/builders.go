@@ -54,9 +54,6 @@ var cloudInitDistros = map[string]bool{
 
 var archs = map[string]bool{"amd64": true, "arm64": true, "i386": true}
 
-// userRE is the user name rule shared by useradd and OrbStack.
-var userRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
-
 // Distro returns a Spec for the named distro at a pinned version, such as
 // Distro("fedora", "42"). Version is required: a test pinned to "latest"
 // changes under its feet when the backend moves on.
@@ -204,8 +201,10 @@ func (s Spec) Validate() error {
 	if s.arch != "" && !archs[s.arch] {
 		bad("unknown arch %q: use amd64, arm64 or i386", s.arch)
 	}
-	if s.user != "" && !userRE.MatchString(s.user) {
-		bad("bad user name %q: use lower-case letters, digits, _ and -, starting with a letter or _ (at most 32)", s.user)
+	if s.user != "" {
+		if err := backend.CheckUser(s.user); err != nil {
+			bad("%w", err)
+		}
 	}
 	if s.cloudInit != "" && s.distro != "" && isDistro(s.distro) && !cloudInitDistros[s.distro] {
 		bad("distro %q has no cloud-init image: drop WithCloudInit or use WithSetup", s.distro)
@@ -216,8 +215,8 @@ func (s Spec) Validate() error {
 		}
 	}
 	for _, f := range s.files {
-		if !strings.HasPrefix(f.guest, "/") {
-			bad("file %q: guest path %q is not absolute", f.host, f.guest)
+		if err := backend.CheckGuestFile(f.guest); err != nil {
+			bad("file %q: %w", f.host, err)
 		}
 		if fi, err := os.Stat(f.host); err != nil {
 			bad("file %q: %v", f.host, errors.Unwrap(err))

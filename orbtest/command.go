@@ -3,9 +3,11 @@ package orbtest
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 )
 
 // Cmd is a command to run in a machine: a program and its arguments (never
@@ -53,15 +55,10 @@ func (c Cmd) WithStdin(r io.Reader) Cmd { c.stdin = r; return c }
 // Args returns the program and its arguments.
 func (c Cmd) Args() []string { return append([]string(nil), c.argv...) }
 
-// String returns the command line with each argument quoted where needed,
-// for logs.
-func (c Cmd) String() string {
-	q := make([]string, len(c.argv))
-	for i, a := range c.argv {
-		q[i] = quoteArg(a)
-	}
-	return strings.Join(q, " ")
-}
+// String returns the command line with each argument quoted for a POSIX
+// shell where it needs it, for logs: a person can paste it into a shell in
+// the machine.
+func (c Cmd) String() string { return cli.Join(c.argv...) }
 
 func (c Cmd) validate() error {
 	if len(c.argv) == 0 || c.argv[0] == "" {
@@ -75,20 +72,17 @@ func (c Cmd) validate() error {
 			return fmt.Errorf("bad environment entry %q: use KEY=VALUE", kv)
 		}
 	}
-	if c.dir != "" && !strings.HasPrefix(c.dir, "/") {
-		return fmt.Errorf("working directory %q is not absolute", c.dir)
+	if c.dir != "" {
+		if err := backend.CheckGuestPath(c.dir); err != nil {
+			return fmt.Errorf("working directory: %w", err)
+		}
 	}
-	if c.user != "" && !userRE.MatchString(c.user) {
-		return fmt.Errorf("bad user name %q", c.user)
+	if c.user != "" {
+		if err := backend.CheckUser(c.user); err != nil {
+			return err
+		}
 	}
 	return nil
-}
-
-func quoteArg(a string) string {
-	if a != "" && !strings.ContainsAny(a, " \t\n\"'\\$`|&;<>(){}*?[]#~!") {
-		return a
-	}
-	return strconv.Quote(a)
 }
 
 // Result is what a finished command produced.

@@ -7,9 +7,10 @@ import (
 )
 
 func TestCmdStringQuotes(t *testing.T) {
-	assert.Equal(t, `ls -l "/tmp/a b"`, Command("ls", "-l", "/tmp/a b").String())
-	assert.Equal(t, `sh -c "echo $HOME | wc -c"`, ShellCommand("echo $HOME | wc -c").String())
-	assert.Equal(t, `printf ""`, Command("printf", "").String())
+	assert.Equal(t, `ls -l '/tmp/a b'`, Command("ls", "-l", "/tmp/a b").String())
+	assert.Equal(t, `sh -c 'echo $HOME | wc -c'`, ShellCommand("echo $HOME | wc -c").String())
+	assert.Equal(t, `printf ''`, Command("printf", "").String())
+	assert.Equal(t, `echo 'it'\''s'`, Command("echo", "it's").String())
 }
 
 func TestCmdBuildersAreImmutable(t *testing.T) {

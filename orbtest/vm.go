@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -158,7 +157,7 @@ func (vm *VM) Push(ctx context.Context, hostPath, guestPath string) error {
 
 // push is Push with errors that do not name the machine.
 func (vm *VM) push(ctx context.Context, hostPath, guestPath string) error {
-	if err := checkGuestPath(guestPath); err != nil {
+	if err := backend.CheckGuestFile(guestPath); err != nil {
 		return fmt.Errorf("push %q: %w", hostPath, err)
 	}
 	if _, err := os.Stat(hostPath); err != nil {
@@ -179,7 +178,7 @@ func (vm *VM) errorf(format string, args ...any) error {
 // Pull copies the file at the absolute guestPath in the machine to the host
 // file hostPath.
 func (vm *VM) Pull(ctx context.Context, guestPath, hostPath string) error {
-	if err := checkGuestPath(guestPath); err != nil {
+	if err := backend.CheckGuestFile(guestPath); err != nil {
 		return vm.errorf("pull %q: %w", guestPath, err)
 	}
 	if err := vm.driver.Pull(ctx, vm.name, guestPath, hostPath); err != nil {
@@ -202,16 +201,6 @@ func (vm *VM) MustPull(t testing.TB, guestPath, hostPath string) {
 	if err := vm.Pull(t.Context(), guestPath, hostPath); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func checkGuestPath(p string) error {
-	if !strings.HasPrefix(p, "/") {
-		return fmt.Errorf("guest path %q is not absolute", p)
-	}
-	if strings.ContainsRune(p, 0) {
-		return fmt.Errorf("guest path %q holds a NUL byte", p)
-	}
-	return nil
 }
 
 // Delete deletes the machine. It is idempotent: deleting a machine that is

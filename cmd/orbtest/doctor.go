@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -56,9 +55,9 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // checkBackend selects and probes the backend, and checks its image.
 func (r *report) checkBackend(ctx context.Context) {
-	how := "ORBTEST_BACKEND=" + r.choice
+	how := env.Backend + "=" + r.choice
 	if env.Get(env.Backend) == "" {
-		how = "ORBTEST_BACKEND unset: auto"
+		how = env.Backend + " unset: auto"
 	}
 	r.d, r.err = selectDriver(ctx)
 	if r.err == nil {
@@ -126,17 +125,12 @@ func features(f backend.Features) string {
 
 // orbtestEnv returns the ORBTEST_* variables that are set, sorted.
 func orbtestEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "ORBTEST_") {
-			env = append(env, kv)
-		}
-	}
-	sort.Strings(env)
-	if len(env) == 0 {
+	set := env.Set()
+	sort.Strings(set)
+	if len(set) == 0 {
 		return []string{"(no ORBTEST_* variable set)"}
 	}
-	return env
+	return set
 }
 
 // print writes the report: aligned "key: value" lines (a multi-line value

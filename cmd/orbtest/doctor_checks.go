@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
 	"github.com/orbtest/go-orbtest/internal/incus"
 	"github.com/orbtest/go-orbtest/internal/orbctl"
@@ -53,9 +54,7 @@ func incusHasImage(ctx context.Context, alias string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, backend.Timeout(backend.OpQuery))
-	defer cancel()
-	res, err := cmdrun.Run(ctx, cmdrun.Cmd{Args: append([]string{path}, args...)})
+	res, err := cli.Run(ctx, backend.OpQuery, cmdrun.Cmd{Args: append([]string{path}, args...)})
 	if err != nil {
 		return false, err
 	}

@@ -12,7 +12,8 @@ import (
 )
 
 // push and pull run "cp -rf SRC... DEST" in the machine with the default
-// user's home as working directory (scon/cmd/scli/shell/copy.go); the fake
+// user's home as working directory (OrbStack's CLI reference,
+// ../shared/reference/orbctl.md §1.9); the fake
 // does the same copy on the host, streaming, keeping modes and symlinks.
 
 // copyArgs splits push/pull arguments: one argument is a source copied to

@@ -188,7 +188,8 @@ func cmdCreate(e *env, c *command, p *parsedFlags) int {
 		if err := e.st.setState(r, stateRunning); err != nil {
 			return err
 		}
-		// The first machine becomes the default (scon/create.go).
+		// The first machine becomes the default (OrbStack's CLI reference,
+		// ../shared/reference/orbctl.md §1.1).
 		if rs, err := e.st.records(); err == nil && len(rs) <= 1 {
 			return e.st.setDefaultID(r.ID)
 		}

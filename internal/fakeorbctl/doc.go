@@ -1,8 +1,9 @@
 // Package fakeorbctl is a fake of OrbStack's orbctl command line, for
 // testing the OrbStack backend on machines that cannot run OrbStack.
 //
-// The fake follows /work/shared/reference/orbctl.md (and, where that page is
-// silent, OrbStack's own CLI source): the argv syntax, the JSON it prints
+// The fake follows OrbStack's CLI reference (../shared/reference/orbctl.md,
+// beside the repository; the "§" sections this package's comments cite are
+// its sections): the argv syntax, the JSON it prints
 // (two-space indent, trailing newline, "[]" for an empty list), the error
 // strings ("[-32098] machine not found: 'x'"), the exit codes and the quirks:
 // a bare "stop" stops everything, "run" rejects "--", "delete <ID>" crashes.

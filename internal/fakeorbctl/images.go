@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// distroToImage maps the CLI distro names to image names (orbctl.md §3.1,
-// §2.1: image.distro holds the image name).
+// distroToImage maps the CLI distro names to image names (OrbStack's CLI
+// reference, ../shared/reference/orbctl.md §3.1; §2.1: image.distro holds
+// the image name).
 var distroToImage = map[string]string{
 	"alma":      "almalinux",
 	"alpine":    "alpine",
@@ -32,8 +33,8 @@ var distroToImage = map[string]string{
 	"void":      "voidlinux",
 }
 
-// imageLatest is the version used when create gets no ":VERSION" (§3.1; the
-// 2.2-era default for ubuntu is questing).
+// imageLatest is the version used when create gets no ":VERSION" (CLI
+// reference §3.1; the 2.2-era default for ubuntu is questing).
 var imageLatest = map[string]string{
 	"almalinux":  "9",
 	"alpine":     "3.22",
@@ -74,7 +75,8 @@ var imageVersions = map[string][]string{
 	"voidlinux":  {"current"},
 }
 
-// imageVersionAliases maps numeric versions to code names (§1.1, §3.1).
+// imageVersionAliases maps numeric versions to code names (CLI reference
+// §1.1, §3.1).
 // Some aliases name versions the index no longer has (debian 10, ubuntu
 // 20.04): those resolve and then fail with "image not found".
 var imageVersionAliases = map[string]map[string]string{
@@ -87,7 +89,7 @@ var imageVersionAliases = map[string]map[string]string{
 // imageDefaultVariant: gentoo's default image is openrc; the rest "default".
 var imageDefaultVariant = map[string]string{"gentoo": "openrc"}
 
-// cloudImages have a "cloud" variant, so they accept -c (§3.7).
+// cloudImages have a "cloud" variant, so they accept -c (CLI reference §3.7).
 var cloudImages = map[string]bool{
 	"almalinux": true, "alpine": true, "centos": true, "debian": true, "devuan": true,
 	"fedora": true, "kali": true, "openeuler": true, "opensuse": true, "oracle": true,
@@ -124,7 +126,8 @@ func imageExists(image, version string) bool {
 }
 
 var (
-	// OrbStack's scon/create.go: min 2 chars, no "_", no leading "." or "-".
+	// OrbStack's name rule (CLI reference §3.3): min 2 chars, no "_", no
+	// leading "." or "-".
 	nameRegex    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-.]+$`)
 	reservedName = []string{"default", "vm", "host", "services", "gateway", "k8s", "docker"}
 )
@@ -133,9 +136,9 @@ func validName(name string) bool {
 	return nameRegex.MatchString(name) && !slices.Contains(reservedName, name)
 }
 
-// normalizeUser applies OrbStack's username rules (§3.2): lower case,
-// invalid characters become "_", the first character must be [a-z_],
-// at most 32 characters.
+// normalizeUser applies OrbStack's username rules (CLI reference §3.2):
+// lower case, invalid characters become "_", the first character must be
+// [a-z_], at most 32 characters.
 func normalizeUser(u string) string {
 	u = strings.ToLower(u)
 	var b strings.Builder

@@ -173,7 +173,7 @@ func cmdRestart(e *env, c *command, p *parsedFlags) int {
 
 // deleteByIDPanic is what orbctl 2.2.3 prints when delete is given a
 // machine ID: the records map is keyed by name, so the lookup is nil
-// (scon/cmd/scli/cmd/delete.go:141).
+// (OrbStack's CLI reference, ../shared/reference/orbctl.md §1.2).
 const deleteByIDPanic = `panic: runtime error: invalid memory address or nil pointer dereference
 [signal SIGSEGV: segmentation violation code=0x2 addr=0x0 pc=0x1027f9a4c]
 

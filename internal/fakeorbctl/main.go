@@ -304,8 +304,9 @@ func rootHelp(v version) string {
 	return b.String()
 }
 
-// ensureVM starts OrbStack if it is down, as every command that calls
-// EnsureSconVMWithSpinner does (§1.15).
+// ensureVM starts OrbStack if it is down, as every orbctl command that
+// auto-starts it does (OrbStack's CLI reference,
+// ../shared/reference/orbctl.md §1.15).
 func (e *env) ensureVM() error {
 	return e.st.withLock(func() error {
 		if e.st.vmStatus() != "running" {

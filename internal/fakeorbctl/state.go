@@ -55,7 +55,8 @@ type Call struct {
 	Time      time.Time `json:"time"`
 }
 
-// Machine states (§2.1).
+// Machine states (OrbStack's CLI reference, ../shared/reference/orbctl.md
+// §2.1).
 const (
 	stateCreating = "creating"
 	stateStarting = "starting"
@@ -217,7 +218,8 @@ func (s *store) byID(id string) (*Record, error) {
 	return nil, os.ErrNotExist
 }
 
-// byKey resolves an ID or a name, ID first (rpc_server.go getByKey).
+// byKey resolves an ID or a name, ID first, as OrbStack resolves the
+// ID/NAME argument of its commands (CLI reference §1.2).
 func (s *store) byKey(key string) (*Record, error) {
 	if key == "" {
 		return nil, errNotFound(key)
@@ -236,7 +238,7 @@ func (s *store) byKey(key string) (*Record, error) {
 }
 
 // setState rewrites a machine's state; leaving "running" empties /tmp, which
-// does not survive a stop in OrbStack (§1.10).
+// does not survive a stop in OrbStack (CLI reference §1.10).
 func (s *store) setState(r *Record, state string) error {
 	if state == stateStopped && r.State != stateStopped {
 		clearDir(filepath.Join(s.rootDir(r.Name), "tmp"))

@@ -252,8 +252,8 @@ func (b Builder) Exec(name string, o ExecOptions, argv []string) ([]string, erro
 }
 
 func validateGuestDir(dir string) error {
-	if !strings.HasPrefix(dir, "/") || strings.IndexByte(dir, 0) >= 0 {
-		return fmt.Errorf("incus: working directory %q is not an absolute path: %w", dir, backend.ErrInvalid)
+	if err := backend.CheckGuestPath(dir); err != nil {
+		return fmt.Errorf("incus: working directory: %w", err)
 	}
 	return nil
 }
@@ -286,10 +286,7 @@ func (b Builder) FilePush(name, hostPath, guestPath string, o PushOptions) ([]st
 	if err != nil {
 		return nil, err
 	}
-	if err := validateHostPath(hostPath); err != nil {
-		return nil, err
-	}
-	if err := validateGuestPath(guestPath); err != nil {
+	if err := checkCopy(hostPath, guestPath); err != nil {
 		return nil, err
 	}
 	args := []string{"file", "push"}
@@ -314,10 +311,7 @@ func (b Builder) FilePull(name, guestPath, hostPath string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validateGuestPath(guestPath); err != nil {
-		return nil, err
-	}
-	if err := validateHostPath(hostPath); err != nil {
+	if err := checkCopy(hostPath, guestPath); err != nil {
 		return nil, err
 	}
 	return []string{"file", "pull", "--", ref + guestPath, hostArg(hostPath)}, nil

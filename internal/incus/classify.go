@@ -1,15 +1,11 @@
 package incus
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os/exec"
 	"strings"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
-	"github.com/orbtest/go-orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/cli"
 )
 
 // SetupHint is appended to errors about a missing image.
@@ -22,7 +18,7 @@ type rule struct {
 	class    error
 }
 
-// rules were collected from incus 6.0 by running it (see testdata/stderr).
+// rules were collected from incus 6.0 by running it (see testdata/stderr.tsv).
 var rules = []rule{
 	// The daemon or the remote cannot be reached.
 	{"doesn't appear to be started", backend.ErrUnavailable},
@@ -123,45 +119,22 @@ func isImageError(msg string) bool {
 		strings.Contains(m, "failed parsing stream")
 }
 
-// wrap turns a failed incus run into the driver's error:
+// wrap turns a failed incus run into the driver's error (see [cli.Wrap]):
 //
 //	incus VERB "NAME": CLASS: command "incus ..." exited 1: Error: ...
-//
-// The class (when one is found) and the *cmdrun.CommandError are both
-// wrapped, so errors.Is and errors.As reach them. A context error is never
-// classified from stderr: it already wraps context.DeadlineExceeded or
-// context.Canceled.
 func wrap(verb, name string, err error) error {
 	return wrapAs(fmt.Sprintf("incus %s %q", verb, name), err)
 }
 
 // wrapAs is wrap with a ready-made context such as `incus copy "a" to "b"`.
-func wrapAs(what string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *cmdrun.CommandError
-	if !errors.As(err, &ce) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	class := classifyRun(ce)
-	switch {
-	case class == nil:
-		return fmt.Errorf("%s: %w", what, err)
-	case isImageError(ce.Stderr):
-		return fmt.Errorf("%s: %w (%s): %w", what, class, SetupHint, err)
-	}
-	return fmt.Errorf("%s: %w: %w", what, class, err)
-}
+func wrapAs(what string, err error) error { return cli.Wrap(what, err, classify) }
 
-// classifyRun classifies a command error: a binary that cannot be started
-// is ErrUnavailable, otherwise stderr decides.
-func classifyRun(ce *cmdrun.CommandError) error {
-	if ce.ExitCode < 0 {
-		if errors.Is(ce.Err, exec.ErrNotFound) || errors.Is(ce.Err, fs.ErrNotExist) || errors.Is(ce.Err, fs.ErrPermission) {
-			return backend.ErrUnavailable
-		}
-		return nil
+// classify is [Classify] as a [cli.Classifier]; the class of a missing or
+// unreachable image carries [SetupHint].
+func classify(_ int, stderr string) error {
+	class := Classify(stderr)
+	if class != nil && isImageError(stderr) {
+		return fmt.Errorf("%w (%s)", class, SetupHint)
 	}
-	return Classify(ce.Stderr)
+	return class
 }

@@ -1,12 +1,13 @@
 // Package incus drives Incus system containers through the incus CLI; it
 // implements backend.Driver for Linux hosts and CI.
 //
-// The package has the shape of ADR-0006: Builder's methods are pure argv
-// builders (validated, no I/O), cmdrun.Run is the only way a command runs,
-// ParseList, ParseImages, ParseVersion and ParseServerInfo read incus's
-// output, and Classify maps incus's error messages (captured from incus
-// 6.0 in testdata/stderr.tsv) to the backend error classes. Every failure
-// wraps both its class and the *cmdrun.CommandError.
+// The package has the shape of every orbtest driver (docs/ARCHITECTURE.md):
+// Builder's methods are pure argv builders (validated, no I/O), cmdrun.Run
+// is the only way a command runs, ParseList, ParseImages, ParseVersion and
+// ParseServerInfo read incus's output, and Classify maps incus's error
+// messages (captured from incus 6.0 in testdata/stderr.tsv) to the backend
+// error classes. Every failure wraps both its class and the
+// *cmdrun.CommandError.
 //
 // # Names and remotes
 //

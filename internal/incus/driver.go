@@ -3,39 +3,20 @@ package incus
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/env"
 )
 
-// EnvPath names the environment variable that overrides the incus binary.
-const EnvPath = "ORBTEST_INCUS"
-
-// EnvRemote names the environment variable a caller reads to pick a remote
-// (see WithRemote); the driver itself does not read it.
-const EnvRemote = "ORBTEST_INCUS_REMOTE"
-
-// Find returns the incus binary to run: $ORBTEST_INCUS when set (it must
-// exist), otherwise "incus" looked up in PATH. The error wraps
+// Find returns the absolute path of the incus binary to run: $ORBTEST_INCUS
+// when set (a path to an executable, or a name looked up in PATH), else
+// "incus" looked up in PATH (see [cli.Find]). The error wraps
 // backend.ErrUnavailable.
-func Find() (string, error) {
-	if p := os.Getenv(EnvPath); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("incus: %s=%q: %w: %w", EnvPath, p, backend.ErrUnavailable, err)
-		}
-		return p, nil
-	}
-	p, err := exec.LookPath("incus")
-	if err != nil {
-		return "", fmt.Errorf("incus: %w: %w", backend.ErrUnavailable, err)
-	}
-	return p, nil
-}
+func Find() (string, error) { return cli.Find("incus", env.Incus, "install Incus") }
 
 // Option configures a Driver.
 type Option func(*Driver)
@@ -89,9 +70,7 @@ func (d *Driver) Remote() string { return d.b.Remote }
 
 // run runs incus with args under the timeout of op.
 func (d *Driver) run(ctx context.Context, op backend.Op, args []string) (cmdrun.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, backend.Timeout(op))
-	defer cancel()
-	return cmdrun.Run(ctx, cmdrun.Cmd{Args: append([]string{d.path}, args...)})
+	return cli.Run(ctx, op, cmdrun.Cmd{Args: append([]string{d.path}, args...)})
 }
 
 // Probe checks that the incus server answers and reports its version and
@@ -140,38 +119,12 @@ func (d *Driver) serverInfo(ctx context.Context) (ServerInfo, error) {
 // ShellCommand is the command a person runs for a root login shell in the
 // machine.
 func (d *Driver) ShellCommand(name string) string {
-	return shellJoin(d.path, "exec", instanceRef(d.b.Remote, name), "--", "bash", "-l")
+	return cli.Join(d.path, "exec", instanceRef(d.b.Remote, name), "--", "bash", "-l")
 }
 
 // DeleteCommand is the command a person runs to delete the machine.
 func (d *Driver) DeleteCommand(name string) string {
-	return shellJoin(d.path, "delete", "--force", instanceRef(d.b.Remote, name))
-}
-
-// shellJoin joins words for a POSIX shell, quoting the ones that need it.
-func shellJoin(words ...string) string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = shellQuote(w)
-	}
-	return strings.Join(q, " ")
-}
-
-func shellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./:=@%+,", c)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return cli.Join(d.path, "delete", "--force", instanceRef(d.b.Remote, name))
 }
 
 // forget drops what the driver cached about a machine.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
@@ -103,7 +104,7 @@ func guarded(dir string, strict bool, argv []string) []string {
 // execResult tells a guest's non-zero exit from a failure of incus.
 func (d *Driver) execResult(ctx context.Context, name string, res cmdrun.Result, err error) (int, error) {
 	var ce *cmdrun.CommandError
-	if !errors.As(err, &ce) || ce.ExitCode < 0 || ctx.Err() != nil {
+	if !errors.As(err, &ce) || ce.ExitCode < 0 || ctx.Err() != nil || cli.Interrupted(err) {
 		return -1, wrap("exec", name, err)
 	}
 	if _, ok := incusError(string(res.Stderr)); !ok {
@@ -148,8 +149,8 @@ func (d *Driver) account(ctx context.Context, name, user string) (Account, error
 	if user == "root" {
 		return Account{Name: "root", UID: 0, GID: 0, Home: "/root"}, nil
 	}
-	if err := ValidateUser(user); err != nil {
-		return Account{}, err
+	if err := backend.CheckUser(user); err != nil {
+		return Account{}, fmt.Errorf("incus: %w", err)
 	}
 	key := userKey{name, user}
 	d.mu.Lock()
@@ -177,11 +178,9 @@ func (d *Driver) lookupUser(ctx context.Context, name, user string) (Account, er
 	if err != nil {
 		return Account{}, err
 	}
-	qctx, cancel := context.WithTimeout(ctx, backend.Timeout(backend.OpQuery))
-	defer cancel()
-	res, err := cmdrun.Run(qctx, cmdrun.Cmd{Args: append([]string{d.path}, args...), Stdout: &out, Limit: execLimit})
+	res, err := cli.Run(ctx, backend.OpQuery, cmdrun.Cmd{Args: append([]string{d.path}, args...), Stdout: &out, Limit: execLimit})
 	if err != nil {
-		code, xerr := d.execResult(qctx, name, res, err)
+		code, xerr := d.execResult(ctx, name, res, err)
 		if xerr != nil {
 			return Account{}, fmt.Errorf("incus: look up user %q: %w", user, xerr)
 		}
@@ -193,21 +192,6 @@ func (d *Driver) lookupUser(ctx context.Context, name, user string) (Account, er
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
-}
-
-// ValidateUser reports whether user is a portable Linux user name: 1 to 32
-// lowercase letters, digits, underscores and hyphens, not starting with a
-// digit or hyphen. The error wraps backend.ErrInvalid.
-func ValidateUser(user string) error {
-	ok := user != "" && len(user) <= 32 && !isDigit(user[0]) && user[0] != '-'
-	for i := 0; ok && i < len(user); i++ {
-		c := user[i]
-		ok = c >= 'a' && c <= 'z' || isDigit(c) || c == '_' || c == '-'
-	}
-	if !ok {
-		return fmt.Errorf("incus: invalid user name %q: %w", user, backend.ErrInvalid)
-	}
-	return nil
 }
 
 // Push copies a host file to an absolute guest path. The file keeps its

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/env"
 )
 
 // A fake incus for hermetic driver tests: the test binary itself, run with
@@ -300,16 +301,16 @@ func TestCommands(t *testing.T) {
 }
 
 func TestFind(t *testing.T) {
-	t.Setenv(EnvPath, os.Args[0])
+	t.Setenv(env.Incus, os.Args[0])
 	p, err := Find()
 	require.NoError(t, err)
 	assert.Equal(t, os.Args[0], p)
 
-	t.Setenv(EnvPath, "/nonexistent/incus")
+	t.Setenv(env.Incus, "/nonexistent/incus")
 	_, err = Find()
 	assert.ErrorIs(t, err, backend.ErrUnavailable)
 
-	t.Setenv(EnvPath, "")
+	t.Setenv(env.Incus, "")
 	t.Setenv("PATH", t.TempDir())
 	_, err = Find()
 	assert.ErrorIs(t, err, backend.ErrUnavailable)

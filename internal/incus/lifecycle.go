@@ -28,8 +28,8 @@ func (d *Driver) Create(ctx context.Context, name string, spec backend.Spec) err
 		return fmt.Errorf("incus create %q: host access (shared files, keys, agent): %w", name, backend.ErrUnsupported)
 	}
 	if spec.User != "" && spec.User != "root" {
-		if err := ValidateUser(spec.User); err != nil {
-			return err
+		if err := backend.CheckUser(spec.User); err != nil {
+			return fmt.Errorf("incus create %q: %w", name, err)
 		}
 	}
 	image, err := d.ResolveImage(ctx, spec)

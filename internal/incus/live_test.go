@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/env"
 )
 
 // Live tests run against the real incus daemon. They skip when incus is
@@ -53,7 +53,7 @@ func liveDriver(t *testing.T) *Driver {
 			liveReason = err.Error()
 			return
 		}
-		d := New(path, WithRemote(os.Getenv(EnvRemote)))
+		d := New(path, WithRemote(os.Getenv(env.IncusRemote)))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		info, err := d.Probe(ctx)
@@ -355,87 +355,6 @@ func TestLiveMachine(t *testing.T) {
 	})
 }
 
-func TestLiveConsoleLog(t *testing.T) {
-	d := liveDriver(t)
-	ctx := liveCtx(t)
-	name := liveName(t, d)
-	require.NoError(t, d.Create(ctx, name, debian("")))
-	require.Eventually(t, func() bool {
-		log, err := d.ConsoleLog(ctx, name)
-		return err == nil && strings.Contains(log, "Debian GNU/Linux")
-	}, time.Minute, 50*time.Millisecond, "systemd greets on the console")
-	ref, err := d.b.ref(name)
-	require.NoError(t, err)
-	out, err := exec.Command(d.path, "stop", "--force", ref).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	// What a stopped container shows is the console's last boot as incus
-	// kept it; how much of the boot depends on how it stopped.
-	log, err := d.ConsoleLog(ctx, name)
-	require.NoError(t, err)
-	assert.NotEmpty(t, strings.TrimSpace(log), "a stopped container still has its console log")
-	_, err = d.ConsoleLog(ctx, "orbtest-it-no-such-machine")
-	assert.ErrorIs(t, err, backend.ErrNotFound)
-}
-
-func TestLiveRootDefault(t *testing.T) {
-	d := liveDriver(t)
-	ctx := liveCtx(t)
-	name := liveName(t, d)
-	require.NoError(t, d.Create(ctx, name, backend.Spec{Distro: "debian"}))
-	m, err := d.Inspect(ctx, name)
-	require.NoError(t, err)
-	assert.Equal(t, "root", m.User, "no spec user: root is the default user")
-	code, out, _ := run(t, d, name, backend.ExecRequest{Argv: []string{"sh", "-c", "id -u; pwd"}})
-	assert.Equal(t, 0, code)
-	assert.Equal(t, "0\n/root\n", out)
-}
-
-func TestLiveCloudInit(t *testing.T) {
-	d := liveDriver(t)
-	ctx := liveCtx(t)
-	name := liveName(t, d)
-	spec := debian("")
-	spec.CloudInit = []byte("#cloud-config\nwrite_files:\n  - path: /root/from-cloud-init\n    content: hello\n" +
-		"runcmd:\n  - [sh, -c, 'echo x >>/root/provisioned']\n")
-	require.NoError(t, d.Create(ctx, name, spec))
-	if code, _, _ := run(t, d, name, backend.ExecRequest{Argv: []string{"sh", "-c", "command -v cloud-init"}}); code != 0 {
-		t.Skip("skipping test: the image has no cloud-init")
-	}
-	code, out, errOut := run(t, d, name, backend.ExecRequest{Argv: []string{"cloud-init", "status", "--wait"}})
-	require.Equal(t, 0, code, "cloud-init status: %s %s", out, errOut)
-	code, out, _ = run(t, d, name, backend.ExecRequest{Argv: []string{"cat", "/root/from-cloud-init"}})
-	assert.Equal(t, 0, code)
-	assert.Equal(t, "hello", out)
-
-	// A clone of the image scripts/setup-incus.sh builds keeps its source's
-	// cloud-init instance: the user data is not run again in it.
-	clone := liveName(t, d)
-	require.NoError(t, d.Stop(ctx, name))
-	require.NoError(t, d.Clone(ctx, name, clone))
-	require.NoError(t, d.Start(ctx, clone))
-	code, out, errOut = run(t, d, clone, backend.ExecRequest{Argv: []string{"cloud-init", "status", "--wait"}})
-	require.Equal(t, 0, code, "cloud-init status in the clone: %s %s", out, errOut)
-	_, host, _ := run(t, d, clone, backend.ExecRequest{Argv: []string{"hostname"}})
-	assert.Equal(t, clone+"\n", host, "the clone has its own name")
-	_, provisioned, _ := run(t, d, clone, backend.ExecRequest{Argv: []string{"cat", "/root/provisioned"}})
-	if orbtestImage(t, clone) {
-		assert.Equal(t, "x\n", provisioned, "user data ran again in the clone")
-	} else {
-		t.Logf("public image: cloud-init ran the user data %d times (once more in the clone)", strings.Count(provisioned, "x"))
-	}
-}
-
-// orbtestImage reports whether machine name was made from the image
-// scripts/setup-incus.sh builds.
-func orbtestImage(t *testing.T, name string) bool {
-	t.Helper()
-	ref, err := liveDrv.b.ref(name)
-	require.NoError(t, err)
-	out, err := exec.Command(liveDrv.path, "config", "get", ref, "image.description").Output()
-	require.NoError(t, err)
-	return strings.Contains(string(out), "(orbtest,")
-}
-
 func TestLiveConcurrent(t *testing.T) {
 	d := liveDriver(t)
 	ctx := liveCtx(t)
@@ -468,7 +387,8 @@ func TestLiveConcurrent(t *testing.T) {
 	t.Logf("timing: 3 concurrent create+exec+delete: %v", time.Since(start))
 }
 
-// TestLiveZZNoLeftovers runs last (go test runs tests in source order) and
+// TestLiveZZNoLeftovers runs last (go test runs the files in name order and
+// each file's tests in source order, so after live_boot_test.go too) and
 // checks that this process left no container behind.
 func TestLiveZZNoLeftovers(t *testing.T) {
 	d := liveDriver(t)

@@ -2,8 +2,6 @@ package incus
 
 import (
 	"fmt"
-	"path"
-	"strings"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
 )
@@ -79,28 +77,13 @@ func checkLabel(s string, loose bool) error {
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
 
-// validateGuestPath checks that p is an absolute path inside the guest.
-func validateGuestPath(p string) error {
-	switch {
-	case p == "":
-		return fmt.Errorf("incus: empty guest path: %w", backend.ErrInvalid)
-	case !strings.HasPrefix(p, "/"):
-		return fmt.Errorf("incus: guest path %q is not absolute: %w", p, backend.ErrInvalid)
-	case strings.ContainsRune(p, 0):
-		return fmt.Errorf("incus: guest path %q contains NUL: %w", p, backend.ErrInvalid)
-	case path.Clean(p) == "/":
-		return fmt.Errorf("incus: guest path %q names the root directory: %w", p, backend.ErrInvalid)
+// checkCopy checks the host and guest paths of a file push or pull.
+func checkCopy(hostPath, guestPath string) error {
+	if err := backend.CheckHostPath(hostPath); err != nil {
+		return fmt.Errorf("incus: %w", err)
 	}
-	return nil
-}
-
-// validateHostPath checks that p is a usable host path.
-func validateHostPath(p string) error {
-	switch {
-	case p == "":
-		return fmt.Errorf("incus: empty host path: %w", backend.ErrInvalid)
-	case strings.ContainsRune(p, 0):
-		return fmt.Errorf("incus: host path %q contains NUL: %w", p, backend.ErrInvalid)
+	if err := backend.CheckGuestFile(guestPath); err != nil {
+		return fmt.Errorf("incus: %w", err)
 	}
 	return nil
 }

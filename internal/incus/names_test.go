@@ -64,13 +64,6 @@ func TestValidateSnapshotAndRemote(t *testing.T) {
 		{"remote name", "a remote name", ValidateRemote, "my-lab.1", true},
 		{"remote colon", "no colon", ValidateRemote, "a:b", false},
 		{"remote dash", "no leading dash", ValidateRemote, "-a", false},
-		{"user ok", "plain", ValidateUser, "dev", true},
-		{"user underscore", "leading underscore", ValidateUser, "_svc", true},
-		{"user upper", "lowercase only", ValidateUser, "Dev", false},
-		{"user digit", "no leading digit", ValidateUser, "1dev", false},
-		{"user dash", "no leading dash", ValidateUser, "-dev", false},
-		{"user long", "32 at most", ValidateUser, strings.Repeat("u", 33), false},
-		{"user empty", "empty", ValidateUser, "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,7 +16,8 @@ import (
 // feature the installed version lacks) instead of producing an argv in
 // which a caller's string could become an extra argument or a flag.
 
-// Distros is orbctl's list of CLI distro names (scon/images/images.go).
+// Distros is orbctl's list of CLI distro names (OrbStack's CLI reference,
+// ../shared/reference/orbctl.md §3.1).
 var Distros = []string{
 	"alma", "alpine", "arch", "centos", "debian", "devuan", "fedora", "gentoo",
 	"kali", "nixos", "openeuler", "opensuse", "oracle", "rocky", "ubuntu", "void",
@@ -61,15 +62,15 @@ func CreateArgs(name string, spec backend.Spec, userDataFile string, f Features)
 		args = append(args, "-a", spec.Arch)
 	}
 	if spec.User != "" {
-		if err := validateUser(spec.User); err != nil {
+		if err := backend.CheckUser(spec.User); err != nil {
 			return nil, err
 		}
 		args = append(args, "-u", spec.User)
 	}
 	switch {
 	case userDataFile != "":
-		if err := validateHostPath("cloud-init user data file", userDataFile); err != nil {
-			return nil, err
+		if err := validateHostPath(userDataFile); err != nil {
+			return nil, fmt.Errorf("cloud-init user data file: %w", err)
 		}
 		if !f.CloudInit {
 			return nil, f.unsupported("cloud-init user data needs", minCloudInit)
@@ -203,14 +204,14 @@ func RunArgs(name, user, dir string, argv []string) ([]string, error) {
 	}
 	args := []string{"run", "-m", name}
 	if user != "" {
-		if err := validateUser(user); err != nil {
+		if err := backend.CheckUser(user); err != nil {
 			return nil, err
 		}
 		args = append(args, "-u", user)
 	}
 	if dir != "" {
-		if err := validateGuestPath("working directory", dir); err != nil {
-			return nil, err
+		if err := backend.CheckGuestPath(dir); err != nil {
+			return nil, fmt.Errorf("working directory: %w", err)
 		}
 		args = append(args, "-w", dir)
 	}
@@ -223,10 +224,10 @@ func PushArgs(name, hostPath, guestPath string) ([]string, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	if err := validateHostPath("host path", hostPath); err != nil {
+	if err := validateHostPath(hostPath); err != nil {
 		return nil, err
 	}
-	if err := validateGuestPath("guest path", guestPath); err != nil {
+	if err := backend.CheckGuestFile(guestPath); err != nil {
 		return nil, err
 	}
 	return []string{"push", "-m", name, hostPath, guestPath}, nil
@@ -238,10 +239,10 @@ func PullArgs(name, guestPath, hostPath string) ([]string, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	if err := validateGuestPath("guest path", guestPath); err != nil {
+	if err := backend.CheckGuestFile(guestPath); err != nil {
 		return nil, err
 	}
-	if err := validateHostPath("host path", hostPath); err != nil {
+	if err := validateHostPath(hostPath); err != nil {
 		return nil, err
 	}
 	return []string{"pull", "-m", name, guestPath, hostPath}, nil

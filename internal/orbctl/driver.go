@@ -7,11 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
@@ -274,10 +273,7 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 	}
 	if orbctlFailedRun(ce.ExitCode, string(res.Stderr)) {
 		// Classify by orbctl's own line only, not the guest's output.
-		if class := Classify(ce.ExitCode, lastLine(string(res.Stderr))); class != nil {
-			return -1, fmt.Errorf("orbctl %s: %w: %w", what, class, err)
-		}
-		return -1, fmt.Errorf("orbctl %s: %w", what, err)
+		return -1, cli.Wrap("orbctl "+what, err, classifyLastLine)
 	}
 	return ce.ExitCode, nil
 }
@@ -360,11 +356,11 @@ func (d *Driver) Restore(ctx context.Context, name, snapshot string) error {
 
 // ShellCommand returns the command a person runs for a shell in machine
 // name: "orb -m NAME".
-func (d *Driver) ShellCommand(name string) string { return "orb -m " + shellQuote(name) }
+func (d *Driver) ShellCommand(name string) string { return cli.Join("orb", "-m", name) }
 
 // DeleteCommand returns the command a person runs to delete machine name:
 // "orbctl delete -f NAME".
-func (d *Driver) DeleteCommand(name string) string { return "orbctl delete -f " + shellQuote(name) }
+func (d *Driver) DeleteCommand(name string) string { return cli.Join("orbctl", "delete", "-f", name) }
 
 // simpleOrErr runs args unless building them failed.
 func (d *Driver) simpleOrErr(ctx context.Context, op backend.Op, what string, args []string, buildErr error) error {
@@ -384,26 +380,25 @@ func (d *Driver) simple(ctx context.Context, op backend.Op, what string, args []
 
 // run runs orbctl with args under the timeout of op.
 func (d *Driver) run(ctx context.Context, op backend.Op, args []string, c cmdrun.Cmd) (cmdrun.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, backend.Timeout(op))
-	defer cancel()
-	return d.start(ctx, args, c)
+	if err := d.command(args, &c); err != nil {
+		return cmdrun.Result{ExitCode: -1}, err
+	}
+	return cli.Run(ctx, op, c)
 }
 
 // start runs orbctl with args under ctx alone.
 func (d *Driver) start(ctx context.Context, args []string, c cmdrun.Cmd) (cmdrun.Result, error) {
-	if d.path == "" {
-		return cmdrun.Result{ExitCode: -1}, fmt.Errorf("no orbctl path; use orbctl.Find: %w", backend.ErrUnavailable)
+	if err := d.command(args, &c); err != nil {
+		return cmdrun.Result{ExitCode: -1}, err
 	}
-	c.Args = append([]string{d.path}, args...)
 	return cmdrun.Run(ctx, c)
 }
 
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9._/@%+=:,-]+$`)
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
-		return s
+// command sets c's argv to orbctl and args.
+func (d *Driver) command(args []string, c *cmdrun.Cmd) error {
+	if d.path == "" {
+		return fmt.Errorf("no orbctl path; use orbctl.Find: %w", backend.ErrUnavailable)
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	c.Args = append([]string{d.path}, args...)
+	return nil
 }

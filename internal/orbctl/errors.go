@@ -1,15 +1,11 @@
 package orbctl
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"os/exec"
 	"regexp"
 	"strings"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
-	"github.com/orbtest/go-orbtest/internal/cmdrun"
+	"github.com/orbtest/go-orbtest/internal/cli"
 )
 
 // classRule maps orbctl error text to an error class.
@@ -20,8 +16,9 @@ type classRule struct {
 
 // classRules is checked in order, so the specific permanent classes come
 // before the broad transient ones. The texts are those orbctl prints on
-// stderr (see reference/orbctl.md §2.5); matching is case-insensitive and
-// runs on the message with quoted machine names removed.
+// stderr (OrbStack's CLI reference, ../shared/reference/orbctl.md §2.5);
+// matching is case-insensitive and runs on the message with quoted machine
+// names removed.
 var classRules = []classRule{
 	{backend.ErrNotFound, regexp.MustCompile(`(?i)machine not found|no machines? found`)},
 	{backend.ErrExists, regexp.MustCompile(`(?i)already exists`)},
@@ -58,27 +55,14 @@ func Classify(exitCode int, stderr string) error {
 	return nil
 }
 
-// classOf classifies err from cmdrun.Run: a missing or unrunnable orbctl is
-// unavailable; otherwise orbctl's stderr decides.
-func classOf(err error) error {
-	var ce *cmdrun.CommandError
-	if !errors.As(err, &ce) {
-		return nil
-	}
-	if ce.ExitCode < 0 && (errors.Is(ce.Err, exec.ErrNotFound) || errors.Is(ce.Err, fs.ErrNotExist) || errors.Is(ce.Err, fs.ErrPermission)) {
-		return backend.ErrUnavailable
-	}
-	return Classify(ce.ExitCode, ce.Stderr)
-}
+// wrapErr adds "orbctl", the operation and the error class to err (see
+// [cli.Wrap]); what is the operation and its subject, e.g. `create "x"`.
+func wrapErr(what string, err error) error { return cli.Wrap("orbctl "+what, err, Classify) }
 
-// wrapErr adds the operation and the error class to err, keeping err (and
-// the *cmdrun.CommandError in it) reachable with errors.Is and errors.As.
-// what is the operation and its subject, e.g. `create "x"`.
-func wrapErr(what string, err error) error {
-	if class := classOf(err); class != nil && !errors.Is(err, class) {
-		return fmt.Errorf("orbctl %s: %w: %w", what, class, err)
-	}
-	return fmt.Errorf("orbctl %s: %w", what, err)
+// classifyLastLine is [Classify] of the last line of stderr only: orbctl's
+// own line after a guest command's output.
+func classifyLastLine(exitCode int, stderr string) error {
+	return Classify(exitCode, lastLine(stderr))
 }
 
 // rpcError matches the JSON-RPC form orbctl prints daemon errors in:

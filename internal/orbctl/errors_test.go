@@ -8,11 +8,13 @@ import (
 	"testing"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
-// classifyCases are orbctl's error texts (reference/orbctl.md §2.5 and the
-// issues it cites) with the class each must map to.
+// classifyCases are orbctl's error texts (OrbStack's CLI reference,
+// ../shared/reference/orbctl.md §2.5, and the issues it cites) with the
+// class each must map to.
 var classifyCases = []struct {
 	reason string
 	stderr string
@@ -105,8 +107,8 @@ func TestClassOfStartFailures(t *testing.T) {
 		{"not a command error", errors.New("boom"), nil},
 	}
 	for _, tt := range tests {
-		if got := classOf(tt.err); got != tt.want {
-			t.Errorf("%s: classOf = %v, want %v", tt.reason, got, tt.want)
+		if got := cli.Class(tt.err, Classify); got != tt.want {
+			t.Errorf("%s: cli.Class = %v, want %v", tt.reason, got, tt.want)
 		}
 	}
 }

@@ -16,7 +16,8 @@ import (
 )
 
 // These tests drive the Driver against internal/fakeorbctl, a fake orbctl
-// that follows reference/orbctl.md. They use t.Setenv, so none is parallel.
+// that follows OrbStack's CLI reference (../shared/reference/orbctl.md).
+// They use t.Setenv, so none is parallel.
 
 func newFake(t *testing.T, opts ...fakeorbctl.Option) (*fakeorbctl.Fake, *Driver) {
 	t.Helper()

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/env"
 )
 
 func TestFind(t *testing.T) {
@@ -35,7 +36,7 @@ func TestFind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.reason, func(t *testing.T) {
-			t.Setenv(EnvOrbctl, tt.env)
+			t.Setenv(env.Orbctl, tt.env)
 			t.Setenv("PATH", tt.path)
 			got, err := Find()
 			checkErr(t, tt.reason, err, tt.wantClass, "")

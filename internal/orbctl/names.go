@@ -2,7 +2,6 @@ package orbctl
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 
@@ -13,7 +12,8 @@ import (
 // pattern has no limit; 63 keeps NAME.orb.local a valid DNS label.
 const MaxNameLen = 63
 
-// namePattern is orbctl's machine-name pattern (scon/types/names.go).
+// namePattern is orbctl's machine-name pattern (OrbStack's CLI reference,
+// ../shared/reference/orbctl.md §3.3).
 var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]+$`)
 
 // reservedNames are the names orbctl refuses for machines; docker and k8s
@@ -41,43 +41,14 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// userPattern accepts Linux user names; orbctl passes -u through to the
-// guest (run) or normalises it (create).
-var userPattern = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_.-]*$`)
-
-// maxUserLen is the longest user name accepted (orbctl truncates to 32).
-const maxUserLen = 32
-
-func validateUser(user string) error {
-	if len(user) > maxUserLen || !userPattern.MatchString(user) {
-		return fmt.Errorf("user %q must be at most %d characters, start with a letter or '_' and contain only letters, digits, '_', '.' and '-': %w", user, maxUserLen, backend.ErrInvalid)
+// validateHostPath is [backend.CheckHostPath] for a path orbctl takes as
+// a plain argument, where one that starts with '-' would be read as a flag.
+func validateHostPath(p string) error {
+	if err := backend.CheckHostPath(p); err != nil {
+		return err
 	}
-	return nil
-}
-
-// validateGuestPath checks an absolute path inside the machine.
-func validateGuestPath(what, p string) error {
-	switch {
-	case p == "":
-		return fmt.Errorf("%s is empty: %w", what, backend.ErrInvalid)
-	case strings.IndexByte(p, 0) >= 0:
-		return fmt.Errorf("%s %q contains a NUL byte: %w", what, p, backend.ErrInvalid)
-	case !path.IsAbs(p):
-		return fmt.Errorf("%s %q must be an absolute path in the machine: %w", what, p, backend.ErrInvalid)
-	}
-	return nil
-}
-
-// validateHostPath checks a path on the host; relative paths are allowed
-// but must not look like a flag.
-func validateHostPath(what, p string) error {
-	switch {
-	case p == "":
-		return fmt.Errorf("%s is empty: %w", what, backend.ErrInvalid)
-	case strings.IndexByte(p, 0) >= 0:
-		return fmt.Errorf("%s %q contains a NUL byte: %w", what, p, backend.ErrInvalid)
-	case strings.HasPrefix(p, "-"):
-		return fmt.Errorf("%s %q starts with '-' and would be read as a flag; use an absolute or ./ path: %w", what, p, backend.ErrInvalid)
+	if strings.HasPrefix(p, "-") {
+		return fmt.Errorf("host path %q starts with '-' and would be read as a flag; use an absolute or ./ path: %w", p, backend.ErrInvalid)
 	}
 	return nil
 }

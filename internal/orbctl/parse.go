@@ -10,9 +10,10 @@ import (
 	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
-// record is orbctl's machine record (scon/types ContainerRecord), as `list
-// -f json` prints each element and `info -f json` prints it bare (before
-// ≈1.10) or under "record". Unknown fields are ignored.
+// record is orbctl's machine record (OrbStack's CLI reference,
+// ../shared/reference/orbctl.md §2.1), as `list -f json` prints each
+// element and `info -f json` prints it bare (before ≈1.10) or under
+// "record". Unknown fields are ignored.
 type record struct {
 	ID    string `json:"id"`
 	Name  string `json:"name"`
@@ -30,7 +31,8 @@ type record struct {
 	Builtin bool `json:"builtin"`
 }
 
-// infoWrapper is `info -f json` since ≈1.10 (scon/types ContainerInfo).
+// infoWrapper is `info -f json` since ≈1.10 (OrbStack's CLI reference,
+// ../shared/reference/orbctl.md §2.2).
 type infoWrapper struct {
 	Record   json.RawMessage `json:"record"`
 	DiskSize *int64          `json:"disk_size"`

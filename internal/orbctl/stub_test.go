@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/orbtest/go-orbtest/internal/cli"
 )
 
 // stub is a shell-script orbctl in a temp dir. It records each call's argv
@@ -39,7 +41,7 @@ func newStub(t *testing.T) *stub {
 		t.Fatal(err)
 	}
 	s := &stub{dir: dir, path: filepath.Join(dir, "orbctl")}
-	script := strings.ReplaceAll(stubScript, "%DIR%", shellQuote(dir))
+	script := strings.ReplaceAll(stubScript, "%DIR%", cli.Quote(dir))
 	if err := os.WriteFile(s.path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,97 @@
+package incus
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orbtest/go-orbtest/internal/backend"
+)
+
+// Live tests of what a machine shows of its boot: the console log, the
+// default user, cloud-init. See live_test.go for the helpers.
+
+func TestLiveConsoleLog(t *testing.T) {
+	d := liveDriver(t)
+	ctx := liveCtx(t)
+	name := liveName(t, d)
+	require.NoError(t, d.Create(ctx, name, debian("")))
+	require.Eventually(t, func() bool {
+		log, err := d.ConsoleLog(ctx, name)
+		return err == nil && strings.Contains(log, "Debian GNU/Linux")
+	}, time.Minute, 50*time.Millisecond, "systemd greets on the console")
+	ref, err := d.b.ref(name)
+	require.NoError(t, err)
+	out, err := exec.Command(d.path, "stop", "--force", ref).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	// What a stopped container shows is the console's last boot as incus
+	// kept it; how much of the boot depends on how it stopped.
+	log, err := d.ConsoleLog(ctx, name)
+	require.NoError(t, err)
+	assert.NotEmpty(t, strings.TrimSpace(log), "a stopped container still has its console log")
+	_, err = d.ConsoleLog(ctx, "orbtest-it-no-such-machine")
+	assert.ErrorIs(t, err, backend.ErrNotFound)
+}
+
+func TestLiveRootDefault(t *testing.T) {
+	d := liveDriver(t)
+	ctx := liveCtx(t)
+	name := liveName(t, d)
+	require.NoError(t, d.Create(ctx, name, backend.Spec{Distro: "debian"}))
+	m, err := d.Inspect(ctx, name)
+	require.NoError(t, err)
+	assert.Equal(t, "root", m.User, "no spec user: root is the default user")
+	code, out, _ := run(t, d, name, backend.ExecRequest{Argv: []string{"sh", "-c", "id -u; pwd"}})
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "0\n/root\n", out)
+}
+
+func TestLiveCloudInit(t *testing.T) {
+	d := liveDriver(t)
+	ctx := liveCtx(t)
+	name := liveName(t, d)
+	spec := debian("")
+	spec.CloudInit = []byte("#cloud-config\nwrite_files:\n  - path: /root/from-cloud-init\n    content: hello\n" +
+		"runcmd:\n  - [sh, -c, 'echo x >>/root/provisioned']\n")
+	require.NoError(t, d.Create(ctx, name, spec))
+	if code, _, _ := run(t, d, name, backend.ExecRequest{Argv: []string{"sh", "-c", "command -v cloud-init"}}); code != 0 {
+		t.Skip("skipping test: the image has no cloud-init")
+	}
+	code, out, errOut := run(t, d, name, backend.ExecRequest{Argv: []string{"cloud-init", "status", "--wait"}})
+	require.Equal(t, 0, code, "cloud-init status: %s %s", out, errOut)
+	code, out, _ = run(t, d, name, backend.ExecRequest{Argv: []string{"cat", "/root/from-cloud-init"}})
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "hello", out)
+
+	// A clone of the image scripts/setup-incus.sh builds keeps its source's
+	// cloud-init instance: the user data is not run again in it.
+	clone := liveName(t, d)
+	require.NoError(t, d.Stop(ctx, name))
+	require.NoError(t, d.Clone(ctx, name, clone))
+	require.NoError(t, d.Start(ctx, clone))
+	code, out, errOut = run(t, d, clone, backend.ExecRequest{Argv: []string{"cloud-init", "status", "--wait"}})
+	require.Equal(t, 0, code, "cloud-init status in the clone: %s %s", out, errOut)
+	_, host, _ := run(t, d, clone, backend.ExecRequest{Argv: []string{"hostname"}})
+	assert.Equal(t, clone+"\n", host, "the clone has its own name")
+	_, provisioned, _ := run(t, d, clone, backend.ExecRequest{Argv: []string{"cat", "/root/provisioned"}})
+	if orbtestImage(t, clone) {
+		assert.Equal(t, "x\n", provisioned, "user data ran again in the clone")
+	} else {
+		t.Logf("public image: cloud-init ran the user data %d times (once more in the clone)", strings.Count(provisioned, "x"))
+	}
+}
+
+// orbtestImage reports whether machine name was made from the image
+// scripts/setup-incus.sh builds.
+func orbtestImage(t *testing.T, name string) bool {
+	t.Helper()
+	ref, err := liveDrv.b.ref(name)
+	require.NoError(t, err)
+	out, err := exec.Command(liveDrv.path, "config", "get", ref, "image.description").Output()
+	require.NoError(t, err)
+	return strings.Contains(string(out), "(orbtest,")
+}
