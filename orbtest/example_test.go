@@ -105,5 +105,5 @@ func ExampleSpec_Validate() {
 func ExampleCommand() {
 	cmd := orbtest.Command("grep", "-r", "needle", "/srv/my data")
 	fmt.Println(cmd)
-	// Output: grep -r needle "/srv/my data"
+	// Output: grep -r needle '/srv/my data'
 }

@@ -25,8 +25,8 @@ type memDriver struct {
 	createHang int                                                      // Create calls that make the machine, then block until ctx ends
 	exec       func(m *memMachine, argv []string) (int, string, string) // nil: exit 0
 	deleteErrs []error
-	features   backend.Features
-	peak       int // most non-template machines alive at once
+	clones     bool // clones and snapshots, like Incus (see as)
+	peak       int  // most non-template machines alive at once
 }
 
 // count updates peak; d.mu is held.
@@ -54,13 +54,26 @@ func newMemDriver() *memDriver { return &memDriver{machines: map[string]*memMach
 // newCloningDriver is a memDriver that clones and snapshots, like Incus.
 func newCloningDriver() *memDriver {
 	d := newMemDriver()
-	d.features = backend.Features{Clone: true, Snapshot: true}
+	d.clones = true
 	return d
 }
 
+// as is the driver the library sees: d, or, when d clones, d with the
+// optional Cloner and Snapshotter interfaces.
+func (d *memDriver) as() backend.Driver {
+	if d.clones {
+		return memCloner{d}
+	}
+	return d
+}
+
+// memCloner is a memDriver that implements backend.Cloner and
+// backend.Snapshotter.
+type memCloner struct{ *memDriver }
+
 // testRun isolates a test's pool: its own driver and run state, no reaper.
 func testRun(t testing.TB, d *memDriver) Option {
-	return Options(withDriver(d), withRun(t.TempDir(), "t"+RunID()))
+	return Options(withDriver(d.as()), withRun(t.TempDir(), "t"+RunID()))
 }
 
 func (d *memDriver) record(op, name string) {
@@ -95,8 +108,10 @@ func (d *memDriver) Name() string { return "mem" }
 func (d *memDriver) Probe(context.Context) (backend.Info, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return backend.Info{Backend: "mem", Version: "1", Features: d.features}, nil
+	return backend.Info{Backend: "mem", Version: "1"}, nil
 }
+
+func (d *memDriver) Location() string { return "" }
 
 func (d *memDriver) Create(ctx context.Context, name string, spec backend.Spec) error {
 	d.mu.Lock()
@@ -135,7 +150,7 @@ func (d *memDriver) get(name string) (*memMachine, error) {
 	return m, nil
 }
 
-func (d *memDriver) Clone(_ context.Context, src, dst string) error {
+func (d memCloner) Clone(_ context.Context, src, dst string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.record("clone", dst)
@@ -197,7 +212,7 @@ func (d *memDriver) Inspect(_ context.Context, name string) (backend.Machine, er
 	if err != nil {
 		return backend.Machine{}, err
 	}
-	return backend.Machine{Name: name, State: m.state, IP4: "127.0.0.1"}, nil
+	return backend.Machine{Name: name, State: m.state, IP4: "127.0.0.1", Address: "127.0.0.1"}, nil
 }
 
 func (d *memDriver) List(context.Context) ([]backend.Machine, error) {
@@ -265,7 +280,7 @@ func (d *memDriver) Pull(_ context.Context, name, guestPath, hostPath string) er
 	return os.WriteFile(hostPath, b, 0o644)
 }
 
-func (d *memDriver) Snapshot(_ context.Context, name, snap string) error {
+func (d memCloner) Snapshot(_ context.Context, name, snap string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.record("snapshot", name)
@@ -280,7 +295,7 @@ func (d *memDriver) Snapshot(_ context.Context, name, snap string) error {
 	return nil
 }
 
-func (d *memDriver) Restore(_ context.Context, name, snap string) error {
+func (d memCloner) Restore(_ context.Context, name, snap string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.record("restore", name)

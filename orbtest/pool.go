@@ -25,12 +25,13 @@ import (
 // (schedule.go decides which), and reset between tests (release.go).
 
 type pool struct {
-	d        backend.Driver
-	run      *runstate.Run
-	max      int // machines alive at once in the run, templates aside
-	creates  int // concurrent creates and clones in the run
-	features backend.Features
-	sf       singleflight.Group
+	d       backend.Driver
+	cloner  backend.Cloner      // nil: machines are provisioned one by one
+	snap    backend.Snapshotter // nil: a reset clones the template again
+	run     *runstate.Run
+	max     int // machines alive at once in the run, templates aside
+	creates int // concurrent creates and clones in the run
+	sf      singleflight.Group
 
 	mu   sync.Mutex
 	wake chan struct{} // closed when this process releases a machine
@@ -53,29 +54,27 @@ func poolFor(ctx context.Context, d backend.Driver, c *config) (*pool, error) {
 	if p, ok := pools.Load(k); ok {
 		return p.(*pool), nil
 	}
-	info, err := d.Probe(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("orbtest: %w", err)
-	}
 	pid, start := runstate.Owner()
 	run, err := runstate.OpenRun(c.stateDir, c.runID, runstate.RunInfo{
-		OwnerPID: pid, OwnerStart: start, Backend: d.Name(), Remote: env.Get(env.IncusRemote),
+		OwnerPID: pid, OwnerStart: start, Backend: d.Name(), Remote: d.Location(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	p := &pool{
-		d: d, run: run, features: info.Features,
+		d: d, run: run,
 		max:     env.PositiveInt(env.MaxVMs, env.DefaultMaxVMs),
 		creates: env.PositiveInt(env.MaxCreates, env.DefaultMaxCreates),
 		wake:    make(chan struct{}),
 	}
+	p.cloner, _ = d.(backend.Cloner)
+	p.snap, _ = d.(backend.Snapshotter)
 	actual, loaded := pools.LoadOrStore(k, p)
 	if !loaded && c.reaper {
 		if err := startReaper(run); err != nil {
 			c.logf("orbtest: cannot start the reaper (machines of a crashed run are deleted by the next run's sweep or `orbtest gc`): %v", err)
 		}
-		go runstate.Sweep(context.WithoutCancel(ctx), d, env.Get(env.IncusRemote), c.stateDir, c.runID)
+		go runstate.Sweep(context.WithoutCancel(ctx), d, d.Location(), c.stateDir, c.runID)
 	}
 	return actual.(*pool), nil
 }

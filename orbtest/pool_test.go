@@ -18,7 +18,7 @@ import (
 
 // sharedRun is one pool for several tests, as in one `go test` run.
 func sharedRun(t *testing.T, d *memDriver) Option {
-	return Options(withDriver(d), withRun(t.TempDir(), "t"+RunID()))
+	return Options(withDriver(d.as()), withRun(t.TempDir(), "t"+RunID()))
 }
 
 // setupRuns counts how many times setup scripts ran, per script.
@@ -208,7 +208,7 @@ func TestEvictionTakesTheMachineIdleLongest(t *testing.T) {
 func TestMachineOfADeadHolderIsRebuiltBeforeReuse(t *testing.T) {
 	d := newCloningDriver()
 	dir := t.TempDir()
-	run := Options(withDriver(d), withRun(dir, "dead"))
+	run := Options(withDriver(d.as()), withRun(dir, "dead"))
 	name, _ := runTest(Debian("bookworm"), run)
 
 	// Make it look as if a process died holding the lease: the record says
@@ -268,7 +268,7 @@ func TestUserChecksRunOnEveryLease(t *testing.T) {
 func TestLeaseLogShowsExclusiveLeases(t *testing.T) {
 	d := newCloningDriver()
 	dir := t.TempDir()
-	run := Options(withDriver(d), withRun(dir, "log"))
+	run := Options(withDriver(d.as()), withRun(dir, "log"))
 	t.Setenv("ORBTEST_MAX_VMS", "2")
 	t.Run("group", func(t *testing.T) {
 		for i := range 8 {

@@ -30,7 +30,7 @@ func (l *lease) release(ctx context.Context, keep Keep, failed bool) error {
 		return p.put(l.rec)
 	}
 	t0 := time.Now()
-	if l.rec.Role == runstate.RoleFresh || !p.features.Snapshot && !p.features.Clone {
+	if l.rec.Role == runstate.RoleFresh || p.snap == nil && p.cloner == nil {
 		p.run.Log("release", vm.name)
 		if err := p.discard(ctx, l); err != nil {
 			return err
@@ -58,13 +58,13 @@ func (l *lease) release(ctx context.Context, keep Keep, failed bool) error {
 // the template.
 func (p *pool) reset(ctx context.Context, vm *VM, key string) error {
 	c := p.resetConfig(vm)
-	if p.features.Snapshot {
-		if err := retry(ctx, func(ctx context.Context) error { return p.d.Restore(ctx, vm.name, snapshotName) }); err != nil {
+	if p.snap != nil {
+		if err := retry(ctx, func(ctx context.Context) error { return p.snap.Restore(ctx, vm.name, snapshotName) }); err != nil {
 			return err
 		}
 		return p.boot(ctx, c, vm)
 	}
-	if !p.features.Clone {
+	if p.cloner == nil {
 		return errors.New("the backend can neither snapshot nor clone")
 	}
 	if err := retry(ctx, func(ctx context.Context) error { return p.d.Delete(ctx, vm.name) }); err != nil && !errors.Is(err, backend.ErrNotFound) {

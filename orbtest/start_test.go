@@ -36,7 +36,7 @@ func (l *logBuf) String() string {
 func TestStartVMReadyAndDelete(t *testing.T) {
 	d := newMemDriver()
 	var logs logBuf
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d), WithLogf(logs.logf))
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()), WithLogf(logs.logf))
 	require.NoError(t, err)
 
 	assert.True(t, strings.HasPrefix(vm.Name(), NamePrefix+"-"+RunID()+"-"), vm.Name())
@@ -75,7 +75,7 @@ func TestStartVMBadInputTouchesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.reason, func(t *testing.T) {
 			d := newMemDriver()
-			_, err := StartVM(t.Context(), append(tt.opts, withDriver(d))...)
+			_, err := StartVM(t.Context(), append(tt.opts, withDriver(d.as()))...)
 			require.Error(t, err)
 			assert.True(t, strings.HasPrefix(err.Error(), "orbtest: "), err.Error())
 			for _, w := range tt.want {
@@ -92,7 +92,7 @@ func TestStartVMRetriesTransientCreate(t *testing.T) {
 		fmt.Errorf("download: %w", backend.ErrTransient),
 		fmt.Errorf("missing IP address: %w", backend.ErrTransient),
 	}
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()))
 	require.NoError(t, err)
 	defer vm.Delete(context.Background())
 	assert.Equal(t, 3, d.Calls("create"))
@@ -103,7 +103,7 @@ func TestStartVMGivesUpAfterRetries(t *testing.T) {
 	for range lifecycleRetries + 1 {
 		d.createErrs = append(d.createErrs, fmt.Errorf("flaky: %w", backend.ErrTransient))
 	}
-	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()))
 	require.ErrorIs(t, err, backend.ErrTransient)
 	assert.Equal(t, lifecycleRetries+1, d.Calls("create"))
 	assert.Empty(t, d.Names())
@@ -112,7 +112,7 @@ func TestStartVMGivesUpAfterRetries(t *testing.T) {
 func TestStartVMPermanentCreateFailsFast(t *testing.T) {
 	d := newMemDriver()
 	d.createErrs = []error{fmt.Errorf("image not found: %w", backend.ErrInvalid)}
-	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()))
 	require.ErrorIs(t, err, backend.ErrInvalid)
 	assert.Regexp(t, `^orbtest: machine "orbtest-[^"]+": create: image not found: invalid input$`, err.Error())
 	assert.Equal(t, 1, d.Calls("create"))
@@ -123,7 +123,7 @@ func TestStartVMAdoptsMachineOfHungCreate(t *testing.T) {
 	d := newMemDriver()
 	d.createHang = 1
 	var logs logBuf
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d),
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()),
 		WithCreateTimeout(50*time.Millisecond), WithLogf(logs.logf))
 	require.NoError(t, err)
 	defer vm.Delete(context.Background())
@@ -138,7 +138,7 @@ func TestStartVMReadinessTimeoutSaysWhatItSaw(t *testing.T) {
 		return 7, "", "guest agent not up"
 	}
 	start := time.Now()
-	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d), WithCreateTimeout(300*time.Millisecond))
+	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()), WithCreateTimeout(300*time.Millisecond))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	msg := err.Error()
 	assert.Contains(t, msg, "not ready")
@@ -156,7 +156,7 @@ func TestStartVMStopsWaitingWhenMachineDies(t *testing.T) {
 		return 255, "", "connection reset"
 	}
 	start := time.Now()
-	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d), WithReadyTimeout(time.Minute))
+	_, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()), WithReadyTimeout(time.Minute))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "machine is stopped")
 	assert.Less(t, time.Since(start), 10*time.Second, "a dead machine must not be waited for until the timeout")
@@ -200,7 +200,7 @@ func TestStartVMWaitsThroughSlowBoot(t *testing.T) {
 		}
 		return 0, "", ""
 	}
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d), WithReadyTimeout(time.Minute))
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()), WithReadyTimeout(time.Minute))
 	require.NoError(t, err)
 	defer vm.Delete(context.Background())
 	assert.Equal(t, 4, d.Calls("exec"))
@@ -223,7 +223,7 @@ func TestStartVMProvisionsInOrder(t *testing.T) {
 		return err
 	})
 	spec := Debian("bookworm").WithFile(host, "/etc/app/config").WithSetup("echo one", "echo two")
-	vm, err := StartVM(t.Context(), spec, withDriver(d), WithReady(custom))
+	vm, err := StartVM(t.Context(), spec, withDriver(d.as()), WithReady(custom))
 	require.NoError(t, err)
 	defer vm.Delete(context.Background())
 
@@ -241,7 +241,7 @@ func TestStartVMSetupFailureIsReportedAndCleanedUp(t *testing.T) {
 		}
 		return 0, "", ""
 	}
-	_, err := StartVM(t.Context(), Debian("bookworm").WithSetup("apt-get install -y nope"), withDriver(d))
+	_, err := StartVM(t.Context(), Debian("bookworm").WithSetup("apt-get install -y nope"), withDriver(d.as()))
 	require.Error(t, err)
 	var exit *ExitError
 	require.ErrorAs(t, err, &exit)
@@ -264,7 +264,7 @@ func TestStartVMCloudInitFailureIsPermanent(t *testing.T) {
 	}
 	start := time.Now()
 	_, err := StartVM(t.Context(), Debian("bookworm").WithCloudInit("#cloud-config\nruncmd: [false]\n"),
-		withDriver(d), WithReadyTimeout(time.Minute))
+		withDriver(d.as()), WithReadyTimeout(time.Minute))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cloud-init failed")
 	assert.Contains(t, err.Error(), "runparts: failed")

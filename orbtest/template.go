@@ -58,8 +58,8 @@ func (p *pool) make(ctx context.Context, c *config, l *lease, tpl string) (err e
 	}); err != nil {
 		return err
 	}
-	if p.features.Snapshot && l.rec.Role == runstate.RolePool {
-		if err := retry(ctx, func(ctx context.Context) error { return p.d.Snapshot(ctx, vm.name, snapshotName) }); err != nil {
+	if p.snap != nil && l.rec.Role == runstate.RolePool {
+		if err := retry(ctx, func(ctx context.Context) error { return p.snap.Snapshot(ctx, vm.name, snapshotName) }); err != nil {
 			return fmt.Errorf("snapshot: %w", err)
 		}
 	}
@@ -96,7 +96,7 @@ func (p *pool) templateName(key string) string { return naming.Template(p.run.ID
 // run: once per process through singleflight, once per run through a lock
 // file. It returns "" when the backend cannot clone.
 func (p *pool) template(ctx context.Context, c *config, key string) (string, error) {
-	if !p.features.Clone {
+	if p.cloner == nil {
 		return "", nil
 	}
 	name := p.templateName(key)
@@ -162,7 +162,7 @@ func (vm *VM) startFresh(ctx context.Context, c *config) error {
 // cloneFrom makes vm a running, ready clone of template tpl.
 func (p *pool) cloneFrom(ctx context.Context, c *config, tpl string, vm *VM) error {
 	if err := retry(ctx, func(ctx context.Context) error {
-		err := p.d.Clone(ctx, tpl, vm.name)
+		err := p.cloner.Clone(ctx, tpl, vm.name)
 		if errors.Is(err, backend.ErrExists) {
 			return nil // an earlier attempt made it
 		}

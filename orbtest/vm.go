@@ -61,10 +61,7 @@ func (vm *VM) lookupAddress(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	addr := m.IP4
-	if addr == "" && vm.driver.Name() == "orbstack" {
-		addr = vm.name + ".orb.local"
-	}
+	addr := m.Address
 	if addr == "" {
 		return "", errors.New("the backend reports no IPv4 address yet")
 	}

@@ -13,7 +13,7 @@ import (
 
 func TestExecNeverRetriesAndReportsExit(t *testing.T) {
 	d := newMemDriver()
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()))
 	require.NoError(t, err)
 	defer vm.Delete(context.Background())
 	before := d.Calls("exec")
@@ -38,14 +38,14 @@ func TestExecNeverRetriesAndReportsExit(t *testing.T) {
 
 func TestDeleteRetriesTransientAndTreatsNotFoundAsDone(t *testing.T) {
 	d := newMemDriver()
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()))
 	require.NoError(t, err)
 	d.deleteErrs = []error{fmt.Errorf("cannot transition from creating to deleting: %w", backend.ErrTransient)}
 	require.NoError(t, vm.Delete(t.Context()))
 	assert.Equal(t, 2, d.Calls("delete"))
 	assert.Empty(t, d.Names())
 
-	vm2, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	vm2, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()))
 	require.NoError(t, err)
 	d.mu.Lock()
 	delete(d.machines, vm2.Name()) // gone behind orbtest's back
@@ -55,7 +55,7 @@ func TestDeleteRetriesTransientAndTreatsNotFoundAsDone(t *testing.T) {
 
 func TestDeleteFailureSaysHowToCleanUp(t *testing.T) {
 	d := newMemDriver()
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()))
 	require.NoError(t, err)
 	d.deleteErrs = []error{fmt.Errorf("boom: %w", backend.ErrInvalid)}
 	err = vm.Delete(t.Context())

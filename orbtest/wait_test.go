@@ -12,7 +12,7 @@ import (
 
 func TestWaitForAfterTheTestChangesTheMachine(t *testing.T) {
 	d := newMemDriver()
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()))
 	require.NoError(t, err)
 	defer vm.Delete(context.Background())
 	attempts := 0
@@ -36,7 +36,7 @@ func TestWaitForAfterTheTestChangesTheMachine(t *testing.T) {
 
 func TestTimeoutReportsTheLastCompleteAttempt(t *testing.T) {
 	d := newMemDriver()
-	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d))
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(d.as()))
 	require.NoError(t, err)
 	defer vm.Delete(context.Background())
 	attempt := 0

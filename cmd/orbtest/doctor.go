@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/orbtest/go-orbtest/internal/env"
 
 	"context"
@@ -79,7 +81,7 @@ func (r *report) checkBackend(ctx context.Context) {
 	}
 	r.add("version", r.info.Version)
 	r.add("status", "running")
-	r.add("features", features(r.info.Features))
+	r.add("features", features(r.d, r.info))
 	image, warn := checkImage(ctx, r.d.Name())
 	r.add("image", image)
 	if warn != "" {
@@ -100,15 +102,18 @@ func setupHint(choice string) string {
 	return "set ORBTEST_BACKEND to orbstack, incus or auto"
 }
 
-// features lists what the backend can do, then what it cannot.
-func features(f backend.Features) string {
+// features lists what the backend can do, then what it cannot: clones and
+// snapshots as the driver implements them, the rest as its Info says.
+func features(d backend.Driver, info backend.Info) string {
+	_, clone := d.(backend.Cloner)
+	_, snapshot := d.(backend.Snapshotter)
 	var have, lack []string
 	for _, x := range []struct {
 		name string
 		ok   bool
 	}{
-		{"clone", f.Clone}, {"snapshot", f.Snapshot}, {"isolated", f.Isolated},
-		{"limits", f.Limits}, {"cloud-init", f.CloudInit},
+		{"clone", clone}, {"snapshot", snapshot}, {"isolated", slices.Contains(info.Features, "isolated")},
+		{"limits", slices.Contains(info.Features, "limits")}, {"cloud-init", slices.Contains(info.Features, "cloud-init")},
 	} {
 		if x.ok {
 			have = append(have, x.name)

@@ -67,6 +67,10 @@ type Machine struct {
 	User    string // default user; empty when the backend has none
 	IP4     string // empty when not running or unknown
 	IP6     string
+	// Address is where the host reaches the machine: IP4, or a name the
+	// host resolves to it where the backend has one (OrbStack's
+	// NAME.orb.local); empty when it has neither yet.
+	Address string
 	Created time.Time // zero when the backend does not report it
 }
 
@@ -96,37 +100,36 @@ type ExecRequest struct {
 	Stderr io.Writer // receives the command's standard error
 }
 
-// Info describes an installed backend.
+// Info describes an installed backend, for people (orbtest doctor).
 type Info struct {
-	Backend  string // "orbstack" or "incus"
-	Version  string
-	Features Features
-}
-
-// Features lists what the installed backend version can do.
-type Features struct {
-	Clone     bool // copy-on-write clone of a machine
-	Snapshot  bool // snapshot and restore
-	Isolated  bool // machines cut off from the host's files and keys
-	Limits    bool // per-machine CPU, memory and disk limits
-	CloudInit bool // cloud-init user data at create time
+	Backend string // "orbstack" or "incus"
+	Version string
+	// Features names what the installed version can do beyond the Driver
+	// contract ("isolated", "limits", "cloud-init"). It is for display:
+	// what the core uses is told by the optional interfaces (Cloner,
+	// Snapshotter, ConsoleLogger).
+	Features []string
 }
 
 // Driver drives one machine manager. Implementations are safe for concurrent
-// use. Every method applies its own per-operation timeout (see [Timeout])
-// within ctx, and wraps failures with one of the error classes above.
+// use. Every method but Exec applies its own per-operation timeout (see
+// [Timeout]) within ctx; Exec has none, since only the caller knows how
+// long a command may take. Failures wrap one of the error classes above.
+// What only some backends (or versions) can do is an optional interface a
+// driver implements or not: [Cloner], [Snapshotter], [ConsoleLogger].
 type Driver interface {
 	// Name is the backend's name: "orbstack" or "incus".
 	Name() string
+	// Location says where the driver's machines live: "" for the local
+	// backend, else the remote it addresses. Runs record it, so that a
+	// reaper or sweep acts where the run's machines are.
+	Location() string
 	// Probe checks that the backend is installed and running and reports
-	// its version and features. It starts nothing.
+	// its version. It starts nothing.
 	Probe(ctx context.Context) (Info, error)
 	// Create creates and boots a machine; it returns once the backend
 	// reports it running.
 	Create(ctx context.Context, name string, spec Spec) error
-	// Clone copies machine src (copy-on-write where possible) to a new,
-	// stopped machine dst.
-	Clone(ctx context.Context, src, dst string) error
 	Start(ctx context.Context, name string) error
 	Stop(ctx context.Context, name string) error
 	// Delete deletes a machine by name, stopping it first. Deleting a
@@ -141,14 +144,23 @@ type Driver interface {
 	Push(ctx context.Context, name, hostPath, guestPath string) error
 	// Pull copies a guest file at an absolute path to the host.
 	Pull(ctx context.Context, name, guestPath, hostPath string) error
-	// Snapshot and Restore return ErrUnsupported where the backend has no
-	// snapshots.
-	Snapshot(ctx context.Context, name, snapshot string) error
-	Restore(ctx context.Context, name, snapshot string) error
 	// ShellCommand is the command line a person runs to get a shell in the
 	// machine; DeleteCommand the one that deletes it. Both are for logs.
 	ShellCommand(name string) string
 	DeleteCommand(name string) string
+}
+
+// Cloner is implemented by drivers that copy a machine, copy-on-write
+// where the storage can, to a new, stopped machine dst.
+type Cloner interface {
+	Clone(ctx context.Context, src, dst string) error
+}
+
+// Snapshotter is implemented by drivers that snapshot a machine and
+// restore it to a snapshot.
+type Snapshotter interface {
+	Snapshot(ctx context.Context, name, snapshot string) error
+	Restore(ctx context.Context, name, snapshot string) error
 }
 
 // ConsoleLogger is implemented by drivers that keep what a machine's init

@@ -50,8 +50,8 @@ func OrbStack(ctx context.Context) (backend.Driver, error) {
 	if err != nil {
 		return nil, unavailable("orbstack", err, "install OrbStack (macOS), or set ORBTEST_ORBCTL")
 	}
-	d := orbctl.New(path)
-	if _, err := d.Probe(ctx); err != nil {
+	d, err := orbctl.Open(ctx, path)
+	if err != nil {
 		return nil, unavailable("orbstack", err, "start it with: orbctl start")
 	}
 	return d, nil

@@ -45,7 +45,12 @@ type Driver struct {
 
 type userKey struct{ machine, user string }
 
-var _ backend.Driver = (*Driver)(nil)
+var (
+	_ backend.Driver        = (*Driver)(nil)
+	_ backend.Cloner        = (*Driver)(nil)
+	_ backend.Snapshotter   = (*Driver)(nil)
+	_ backend.ConsoleLogger = (*Driver)(nil)
+)
 
 // New returns a driver that runs the incus binary at path (see Find).
 func New(path string, opts ...Option) *Driver {
@@ -65,8 +70,9 @@ func New(path string, opts ...Option) *Driver {
 // Name returns "incus".
 func (d *Driver) Name() string { return "incus" }
 
-// Remote returns the remote the driver addresses ("" is the default one).
-func (d *Driver) Remote() string { return d.b.Remote }
+// Location returns the remote the driver addresses ("" is the client's
+// default one).
+func (d *Driver) Location() string { return d.b.Remote }
 
 // run runs incus with args under the timeout of op.
 func (d *Driver) run(ctx context.Context, op backend.Op, args []string) (cmdrun.Result, error) {
@@ -81,15 +87,9 @@ func (d *Driver) Probe(ctx context.Context) (backend.Info, error) {
 		return backend.Info{}, err
 	}
 	return backend.Info{
-		Backend: "incus",
-		Version: info.Environment.ServerVersion,
-		Features: backend.Features{
-			Clone:     true,
-			Snapshot:  true,
-			Isolated:  true,
-			Limits:    true,
-			CloudInit: true,
-		},
+		Backend:  "incus",
+		Version:  info.Environment.ServerVersion,
+		Features: []string{"isolated", "limits", "cloud-init"},
 	}, nil
 }
 

@@ -279,7 +279,7 @@ func TestFakeProbe(t *testing.T) {
 	f := newFake(t, []fakeRule{{Match: "query /1.0", Stdout: serverJSON}})
 	info, err := f.Probe(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, backend.Info{Backend: "incus", Version: "6.0.4", Features: backend.Features{Clone: true, Snapshot: true, Isolated: true, Limits: true, CloudInit: true}}, info)
+	assert.Equal(t, backend.Info{Backend: "incus", Version: "6.0.4", Features: []string{"isolated", "limits", "cloud-init"}}, info)
 
 	down := newFake(t, []fakeRule{{Match: "", Stderr: "Error: The incus daemon doesn't appear to be started (socket path: /var/lib/incus/unix.socket)\n", Code: 1}})
 	_, err = down.Probe(context.Background())
@@ -297,7 +297,7 @@ func TestCommands(t *testing.T) {
 	assert.Equal(t, "'/opt/my incus/incus' exec lab:orbtest-a -- bash -l", r.ShellCommand("orbtest-a"))
 	assert.Equal(t, "'/opt/my incus/incus' delete --force lab:orbtest-a", r.DeleteCommand("orbtest-a"))
 	assert.Equal(t, "incus", d.Name())
-	assert.Equal(t, "lab", r.Remote())
+	assert.Equal(t, "lab", r.Location())
 }
 
 func TestFind(t *testing.T) {

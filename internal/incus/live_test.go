@@ -116,8 +116,8 @@ func TestLiveProbe(t *testing.T) {
 	d := liveDriver(t)
 	assert.Equal(t, "incus", liveInfo.Backend)
 	assert.NotEmpty(t, liveInfo.Version)
-	assert.True(t, liveInfo.Features.Isolated)
-	assert.True(t, liveInfo.Features.Snapshot)
+	assert.Contains(t, liveInfo.Features, "isolated")
+	var _ backend.Snapshotter = d
 	t.Logf("incus %s, shell: %s", liveInfo.Version, d.ShellCommand("orbtest-x"))
 }
 

@@ -80,6 +80,7 @@ func (in instanceJSON) machine() backend.Machine {
 		m.IP4 = globalAddress(in, "inet")
 		m.IP6 = globalAddress(in, "inet6")
 	}
+	m.Address = m.IP4
 	return m
 }
 

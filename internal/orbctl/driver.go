@@ -43,6 +43,9 @@ func New(path string) *Driver { return &Driver{path: path} }
 // Name returns "orbstack".
 func (d *Driver) Name() string { return BackendName }
 
+// Location returns "": OrbStack's machines are on this host.
+func (d *Driver) Location() string { return "" }
+
 // Probe checks that OrbStack is running with `orbctl status`, which never
 // starts it, and reports the installed version and its features. The
 // version is read once and cached; the status is checked on every call.
@@ -151,10 +154,34 @@ func writeTemp(pattern string, data []byte) (string, error) {
 	return f.Name(), nil
 }
 
-// Clone copies machine src to a new, stopped machine dst (OrbStack 2.0 or
-// later; older versions give an error wrapping [backend.ErrUnsupported]).
-// OrbStack pauses src while it is cloned.
-func (d *Driver) Clone(ctx context.Context, src, dst string) error {
+// Open returns the driver for the orbctl at path once OrbStack runs: a
+// [CloningDriver] where the installed version clones (2.0 and later), else
+// a *Driver, which does not implement [backend.Cloner].
+func Open(ctx context.Context, path string) (backend.Driver, error) {
+	d := New(path)
+	if _, err := d.Probe(ctx); err != nil {
+		return nil, err
+	}
+	if f, _ := d.loadFeatures(ctx); f.Clone {
+		return CloningDriver{d}, nil
+	}
+	return d, nil
+}
+
+// CloningDriver is a [Driver] of an OrbStack that clones machines: it
+// implements [backend.Cloner].
+type CloningDriver struct{ *Driver }
+
+var _ backend.Cloner = CloningDriver{}
+
+// Clone copies machine src to a new, stopped machine dst with `orbctl clone
+// SRC DST`. OrbStack pauses src while it is cloned. Before 2.0 the error
+// wraps [backend.ErrUnsupported].
+func (d CloningDriver) Clone(ctx context.Context, src, dst string) error {
+	return d.clone(ctx, src, dst)
+}
+
+func (d *Driver) clone(ctx context.Context, src, dst string) error {
 	what := fmt.Sprintf("clone %q to %q", src, dst)
 	if err := ValidateName(src); err != nil {
 		return fmt.Errorf("orbctl %s: %w", what, err)
@@ -206,6 +233,7 @@ func (d *Driver) Inspect(ctx context.Context, name string) (backend.Machine, err
 	if err != nil {
 		return backend.Machine{}, fmt.Errorf("orbctl %s: %w", what, err)
 	}
+	m.Address = address(m)
 	return m, nil
 }
 
@@ -340,18 +368,6 @@ func absHost(p string) (string, error) {
 		return "", fmt.Errorf("host path %q: %w", p, err)
 	}
 	return abs, nil
-}
-
-// Snapshot returns an error wrapping [backend.ErrUnsupported]: OrbStack has
-// no machine snapshots.
-func (d *Driver) Snapshot(ctx context.Context, name, snapshot string) error {
-	return fmt.Errorf("orbctl snapshot %q: OrbStack has no machine snapshots; clone a stopped machine instead: %w", name, backend.ErrUnsupported)
-}
-
-// Restore returns an error wrapping [backend.ErrUnsupported]: OrbStack has
-// no machine snapshots.
-func (d *Driver) Restore(ctx context.Context, name, snapshot string) error {
-	return fmt.Errorf("orbctl restore %q: OrbStack has no machine snapshots: %w", name, backend.ErrUnsupported)
 }
 
 // ShellCommand returns the command a person runs for a shell in machine

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +28,7 @@ func TestDriverProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := backend.Info{Backend: "orbstack", Version: "2.2.3",
-		Features: backend.Features{Clone: true, Isolated: true, Limits: true, CloudInit: true}}
+		Features: []string{"isolated", "limits", "cloud-init"}}
 	if d := diff(want, info); d != "" {
 		t.Errorf("Probe %s", d)
 	}
@@ -86,7 +87,7 @@ func TestDriverProbeVersionFailureNotCached(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Probe after version recovered: %v", err)
 	}
-	if info.Version != "2.1.3" || info.Features.Limits || !info.Features.Isolated {
+	if info.Version != "2.1.3" || !slices.Equal(info.Features, []string{"isolated", "cloud-init"}) {
 		t.Errorf("Probe = %+v, want 2.1.3 with isolated and without limits", info)
 	}
 }
@@ -201,7 +202,7 @@ func TestDriverCreateInvalidRunsNothing(t *testing.T) {
 
 func TestDriverClone(t *testing.T) {
 	s := newStub(t).running(t, "2.0.4")
-	d := New(s.path)
+	d := CloningDriver{New(s.path)}
 	if err := d.Clone(context.Background(), "orbtest-tpl", "orbtest-c1"); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestDriverClone(t *testing.T) {
 		t.Errorf("clone call %s", d)
 	}
 	old := newStub(t).running(t, "1.11.3")
-	err := New(old.path).Clone(context.Background(), "orbtest-tpl", "orbtest-c1")
+	err := CloningDriver{New(old.path)}.Clone(context.Background(), "orbtest-tpl", "orbtest-c1")
 	checkErr(t, "clone on 1.11", err, backend.ErrUnsupported, "installed 1.11.3")
 	if got := old.callsOf(t, "clone"); len(got) != 0 {
 		t.Errorf("unsupported clone ran orbctl: %q", got)
@@ -274,6 +275,7 @@ func TestDriverInspectAndList(t *testing.T) {
 	}
 	want := ubuntuMachine
 	want.IP4 = "192.168.138.9"
+	want.Address = "192.168.138.9"
 	if d := diff(want, m); d != "" {
 		t.Errorf("Inspect %s", d)
 	}
@@ -445,9 +447,9 @@ func TestDriverPushPull(t *testing.T) {
 
 func TestDriverUnsupportedAndHints(t *testing.T) {
 	d := New("/nonexistent/orbctl")
-	ctx := context.Background()
-	checkErr(t, "snapshot", d.Snapshot(ctx, "m1", "s1"), backend.ErrUnsupported, "no machine snapshots")
-	checkErr(t, "restore", d.Restore(ctx, "m1", "s1"), backend.ErrUnsupported, "no machine snapshots")
+	if _, ok := any(d).(backend.Snapshotter); ok {
+		t.Error("the OrbStack driver implements Snapshotter; OrbStack has no machine snapshots")
+	}
 	tests := []struct {
 		reason string
 		got    string
@@ -462,5 +464,42 @@ func TestDriverUnsupportedAndHints(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.reason, tt.got, tt.want)
 		}
+	}
+}
+
+// TestOpenClonesFromTwoPointZero: only an OrbStack that clones gives a
+// driver that implements backend.Cloner, and no driver snapshots.
+func TestOpenClonesFromTwoPointZero(t *testing.T) {
+	for _, tt := range []struct {
+		version string
+		clones  bool
+	}{{"1.11.3", false}, {"2.0.4", true}, {"2.2.3", true}} {
+		d, err := Open(context.Background(), newStub(t).running(t, tt.version).path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := d.(backend.Cloner); ok != tt.clones {
+			t.Errorf("OrbStack %s: driver implements Cloner = %v, want %v", tt.version, ok, tt.clones)
+		}
+		if _, ok := d.(backend.Snapshotter); ok {
+			t.Errorf("OrbStack %s: driver implements Snapshotter; OrbStack has no snapshots", tt.version)
+		}
+		if d.Location() != "" {
+			t.Errorf("OrbStack %s: Location = %q, want local", tt.version, d.Location())
+		}
+	}
+	if _, err := Open(context.Background(), newStub(t).path); err == nil {
+		t.Error("Open of a stopped OrbStack succeeded")
+	}
+}
+
+// TestDriverInspectAddress: without an IPv4 address, the host reaches an
+// OrbStack machine by its name.
+func TestDriverInspectAddress(t *testing.T) {
+	s := newStub(t)
+	s.respond(t, "info", `{"record":`+recordJSON+`}`, "", 0)
+	m, err := New(s.path).Inspect(context.Background(), "ubuntu1")
+	if err != nil || m.Address != m.Name+".orb.local" {
+		t.Errorf("Inspect without ip4: Address = %q (%v), want NAME.orb.local", m.Address, err)
 	}
 }

@@ -34,7 +34,7 @@ func TestFakeLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Backend != "orbstack" || info.Version != "2.2.3" || !info.Features.Limits || !info.Features.Isolated || !info.Features.Clone {
+	if info.Backend != "orbstack" || info.Version != "2.2.3" || !slices.Contains(info.Features, "limits") || !slices.Contains(info.Features, "isolated") {
 		t.Errorf("Probe = %+v", info)
 	}
 
@@ -124,7 +124,7 @@ func TestFakeLifecycle(t *testing.T) {
 	if m, err := d.Inspect(ctx, name); err != nil || m.State != backend.StateStopped {
 		t.Errorf("after Stop: %+v, %v", m, err)
 	}
-	if err := d.Clone(ctx, name, "orbtest-f2"); err != nil {
+	if err := (CloningDriver{d}).Clone(ctx, name, "orbtest-f2"); err != nil {
 		t.Fatal(err)
 	}
 	if m, err := d.Inspect(ctx, "orbtest-f2"); err != nil || m.State != backend.StateStopped {
@@ -211,8 +211,13 @@ func TestFakeOldVersions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !info.Features.Clone || info.Features.Isolated || info.Features.Limits {
+		if !slices.Equal(info.Features, []string{"cloud-init"}) {
 			t.Errorf("features of 2.0.5 = %+v", info.Features)
+		}
+		if od, err := Open(ctx, d.path); err != nil {
+			t.Fatal(err)
+		} else if _, ok := od.(backend.Cloner); !ok {
+			t.Error("Open on OrbStack 2.0.5 gives a driver that does not clone")
 		}
 		if err := d.Create(ctx, "orbtest-o1", backend.Spec{Distro: "ubuntu"}); err != nil {
 			t.Fatal(err)
@@ -235,7 +240,7 @@ func TestFakeOldVersions(t *testing.T) {
 		if err != nil || m.Name != "orbtest-o3" || m.State != backend.StateRunning || m.IP4 != "" {
 			t.Errorf("Inspect of the bare shape = %+v, %v", m, err)
 		}
-		checkErr(t, "clone on 1.9", d.Clone(ctx, "orbtest-o3", "orbtest-o4"), backend.ErrUnsupported, "installed 1.9.2")
+		checkErr(t, "clone on 1.9", (CloningDriver{d}).Clone(ctx, "orbtest-o3", "orbtest-o4"), backend.ErrUnsupported, "installed 1.9.2")
 		if got := f.CountCalls("clone"); got != 0 {
 			t.Errorf("clone ran %d times on 1.9", got)
 		}

@@ -102,6 +102,15 @@ func ParseInfo(out []byte) (backend.Machine, error) {
 	return m, nil
 }
 
+// address is where the host reaches m: its IPv4 address, else the name
+// OrbStack's DNS gives every machine, NAME.orb.local.
+func address(m backend.Machine) string {
+	if m.IP4 != "" {
+		return m.IP4
+	}
+	return m.Name + ".orb.local"
+}
+
 func (r record) machine() backend.Machine {
 	distro := r.Image.Distro
 	if d, ok := imageToDistro[distro]; ok {

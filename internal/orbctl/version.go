@@ -135,13 +135,17 @@ func FeaturesFor(v Version) Features {
 
 // Backend converts f to the backend-neutral feature list. OrbStack has no
 // snapshots.
-func (f Features) Backend() backend.Features {
-	return backend.Features{
-		Clone:     f.Clone,
-		Isolated:  f.Isolated,
-		Limits:    f.Limits,
-		CloudInit: f.CloudInit,
+func (f Features) Backend() []string {
+	var names []string
+	for _, x := range []struct {
+		name string
+		ok   bool
+	}{{"isolated", f.Isolated}, {"limits", f.Limits}, {"cloud-init", f.CloudInit}} {
+		if x.ok {
+			names = append(names, x.name)
+		}
 	}
+	return names
 }
 
 // unsupported builds the error for a feature the installed version lacks;

@@ -2,8 +2,6 @@ package orbctl
 
 import (
 	"testing"
-
-	"github.com/orbtest/go-orbtest/internal/backend"
 )
 
 func TestParseVersion(t *testing.T) {
@@ -61,30 +59,32 @@ func TestVersionString(t *testing.T) {
 }
 
 func TestFeaturesFor(t *testing.T) {
+	type flags struct{ Clone, Isolated, Limits, CloudInit bool }
 	tests := []struct {
 		reason string
 		v      Version
-		want   backend.Features
+		want   flags
+		names  []string // Backend(): what doctor shows
 	}{
-		{"1.2 has nothing optional", Version{Major: 1, Minor: 2}, backend.Features{}},
-		{"1.3 adds cloud-init", Version{Major: 1, Minor: 3}, backend.Features{CloudInit: true}},
-		{"1.11 still has no clone", Version{Major: 1, Minor: 11, Patch: 3}, backend.Features{CloudInit: true}},
-		{"2.0 adds clone", Version{Major: 2, Minor: 0, Patch: 4}, backend.Features{CloudInit: true, Clone: true}},
-		{"2.1 adds isolated", Version{Major: 2, Minor: 1}, backend.Features{CloudInit: true, Clone: true, Isolated: true}},
-		{"2.2 adds limits", Version{Major: 2, Minor: 2, Patch: 3}, backend.Features{CloudInit: true, Clone: true, Isolated: true, Limits: true}},
-		{"3.0 keeps all", Version{Major: 3}, backend.Features{CloudInit: true, Clone: true, Isolated: true, Limits: true}},
-		{"zero version has nothing", Version{}, backend.Features{}},
+		{"1.2 has nothing optional", Version{Major: 1, Minor: 2}, flags{}, nil},
+		{"1.3 adds cloud-init", Version{Major: 1, Minor: 3}, flags{CloudInit: true}, []string{"cloud-init"}},
+		{"1.11 still has no clone", Version{Major: 1, Minor: 11, Patch: 3}, flags{CloudInit: true}, []string{"cloud-init"}},
+		{"2.0 adds clone", Version{Major: 2, Minor: 0, Patch: 4}, flags{CloudInit: true, Clone: true}, []string{"cloud-init"}},
+		{"2.1 adds isolated", Version{Major: 2, Minor: 1}, flags{CloudInit: true, Clone: true, Isolated: true}, []string{"isolated", "cloud-init"}},
+		{"2.2 adds limits", Version{Major: 2, Minor: 2, Patch: 3}, flags{CloudInit: true, Clone: true, Isolated: true, Limits: true}, []string{"isolated", "limits", "cloud-init"}},
+		{"3.0 keeps all", Version{Major: 3}, flags{CloudInit: true, Clone: true, Isolated: true, Limits: true}, []string{"isolated", "limits", "cloud-init"}},
+		{"zero version has nothing", Version{}, flags{}, nil},
 	}
 	for _, tt := range tests {
 		f := FeaturesFor(tt.v)
 		if f.Version != tt.v {
 			t.Errorf("%s: Features.Version = %v, want %v", tt.reason, f.Version, tt.v)
 		}
-		if d := diff(tt.want, f.Backend()); d != "" {
-			t.Errorf("%s: FeaturesFor(%v).Backend() %s", tt.reason, tt.v, d)
+		if d := diff(tt.want, flags{f.Clone, f.Isolated, f.Limits, f.CloudInit}); d != "" {
+			t.Errorf("%s: FeaturesFor(%v) %s", tt.reason, tt.v, d)
 		}
-		if f.Backend().Snapshot {
-			t.Errorf("%s: OrbStack never has snapshots", tt.reason)
+		if d := diff(tt.names, f.Backend()); d != "" {
+			t.Errorf("%s: FeaturesFor(%v).Backend() %s", tt.reason, tt.v, d)
 		}
 	}
 }
