@@ -4,6 +4,8 @@
 //
 // # Quick start
 //
+//	import "github.com/orbtest/go-orbtest/orbtest"
+//
 //	func TestInstaller(t *testing.T) {
 //		t.Parallel()
 //		vm := orbtest.NewVM(t, orbtest.Debian("bookworm").WithSetup("apt-get install -y curl"))
