@@ -87,7 +87,7 @@ func TestReadyChecks(t *testing.T) {
 	assert.Equal(t, "file /etc/x exists", orbtest.FileExists("/etc/x").String())
 	assert.Equal(t, "port 80 listening", orbtest.PortListening(80).String())
 	assert.Equal(t, "port 80 reachable from the host", orbtest.PortReachable(80).String())
-	assert.Equal(t, `command test -f "/a b" succeeds`, orbtest.CommandSucceeds("test", "-f", "/a b").String())
+	assert.Equal(t, `command test -f '/a b' succeeds`, orbtest.CommandSucceeds("test", "-f", "/a b").String())
 	assert.Equal(t, "a and b", orbtest.All(record("a"), record("b")).String())
 	assert.Equal(t, "a or b", orbtest.Any(record("a"), record("b")).String())
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/naming"
 )
 
 // memDriver is an in-memory backend.Driver for unit tests of the core.
@@ -33,7 +34,7 @@ type memDriver struct {
 func (d *memDriver) count() {
 	n := 0
 	for name := range d.machines {
-		if !strings.HasSuffix(name, "-tpl") {
+		if !naming.IsTemplate(name) {
 			n++
 		}
 	}

@@ -15,7 +15,7 @@ func TestChecks(t *testing.T) {
 	}{
 		{"guest path", CheckGuestPath, "/home/dev/x y", ""},
 		{"a working directory may be the root", CheckGuestPath, "/", ""},
-		{"guest path empty", CheckGuestPath, "", "guest path is empty"},
+		{"guest path empty", CheckGuestPath, "", `guest path "" is not absolute`},
 		{"guest path relative", CheckGuestPath, "etc/x", `guest path "etc/x" is not absolute`},
 		{"a guest path that looks like a flag is relative", CheckGuestPath, "-rf", "is not absolute"},
 		{"guest path with NUL", CheckGuestPath, "/a\x00b", "NUL"},

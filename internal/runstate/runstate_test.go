@@ -2,6 +2,7 @@ package runstate
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,9 @@ func TestLockIsReleasedWhenTheHolderDies(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.lock")
 	cmd := exec.Command("flock", "-o", path, "sleep", "30") // -o: only flock holds it, not sleep
 	require.NoError(t, cmd.Start())
-	require.Eventually(t, func() bool { return Held(path) }, 5e9, 1e7)
+	// Until flock's child has exec'd sleep, the child still has the lock's
+	// file open and would keep the lock a moment after flock dies.
+	require.Eventually(t, func() bool { return Held(path) && childIs(cmd.Process.Pid, "sleep") }, 5e9, 1e7)
 	require.NoError(t, cmd.Process.Kill()) // SIGKILL: no chance to clean up
 	_ = cmd.Wait()
 	assert.False(t, Held(path), "the kernel drops a dead process's flock")
@@ -146,4 +149,18 @@ func TestAcquireSlot(t *testing.T) {
 	require.NoError(t, b.Unlock())
 	require.NoError(t, <-done)
 	require.NoError(t, a.Unlock())
+}
+
+// childIs reports whether process pid has a child running the program name.
+func childIs(pid int, name string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return false
+	}
+	for _, c := range strings.Fields(string(b)) {
+		if comm, err := os.ReadFile("/proc/" + c + "/comm"); err == nil && strings.TrimSpace(string(comm)) == name {
+			return true
+		}
+	}
+	return false
 }
