@@ -71,7 +71,7 @@ func poolFor(ctx context.Context, d backend.Driver, c *config) (*pool, error) {
 	p.snap, _ = d.(backend.Snapshotter)
 	actual, loaded := pools.LoadOrStore(k, p)
 	if !loaded && c.reaper {
-		if err := startReaper(run); err != nil {
+		if err := run.StartReaper(); err != nil {
 			c.logf("orbtest: cannot start the reaper (machines of a crashed run are deleted by the next run's sweep or `orbtest gc`): %v", err)
 		}
 		go runstate.Sweep(context.WithoutCancel(ctx), d, d.Location(), c.stateDir, c.runID)

@@ -2,10 +2,8 @@ package orbtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -32,37 +30,6 @@ func init() {
 	if dir := env.Get(env.Reaper); dir != "" {
 		os.Exit(reap(dir))
 	}
-}
-
-// startReaper starts the run's reaper unless one is running, and waits
-// until it holds its lock, so a crash right after is covered.
-func startReaper(run *runstate.Run) error {
-	if runstate.Held(run.ReaperLock()) {
-		return nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	logf, err := os.OpenFile(run.ReaperLog(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), env.Reaper+"="+run.Dir)
-	cmd.Stdout, cmd.Stderr = logf, logf // never the test's pipes: go test would wait on them
-	cmd.SysProcAttr = detached()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	go cmd.Wait() // reap the process if it exits before this one
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if runstate.Held(run.ReaperLock()) {
-			return nil
-		}
-	}
-	return errors.New("the reaper did not start within 5s; see " + run.ReaperLog())
 }
 
 // reap is the reaper's main function.

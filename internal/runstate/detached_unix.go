@@ -1,6 +1,6 @@
 //go:build unix
 
-package orbtest
+package runstate
 
 import "syscall"
 

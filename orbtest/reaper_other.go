@@ -1,7 +1,0 @@
-//go:build !unix
-
-package orbtest
-
-import "syscall"
-
-func detached() *syscall.SysProcAttr { return nil }
