@@ -76,7 +76,7 @@ func ExampleNewCheck() {
 func ExampleStartVM() {
 	// In TestMain or a tool: the caller owns the machine.
 	ctx := context.Background()
-	vm, err := orbtest.StartVM(ctx, orbtest.Ubuntu("24.04"))
+	vm, err := orbtest.StartVM(ctx, orbtest.Debian("bookworm"))
 	if err != nil {
 		log.Fatal(err)
 	}

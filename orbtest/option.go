@@ -56,6 +56,7 @@ type config struct {
 	mode          mode
 	stateDir      string // ORBTEST_STATE_DIR
 	runID         string
+	proxy         string         // ORBTEST_PACKAGE_PROXY
 	reaper        bool           // start the run's reaper with its pool
 	driver        backend.Driver // set by tests
 	errs          []error
@@ -71,6 +72,7 @@ func defaultConfig() *config {
 		stateDir:      runstate.Dir(),
 		runID:         RunID(),
 		reaper:        !env.Bool(env.NoReaper),
+		proxy:         env.Get(env.Proxy),
 	}
 }
 
@@ -80,6 +82,9 @@ func newConfig(opts []Option) (*config, error) {
 	if !c.specSet {
 		c.errs = append(c.errs, fmt.Errorf("no spec: pass one, such as orbtest.Debian(%q)", "bookworm"))
 	} else if err := c.spec.Validate(); err != nil {
+		c.errs = append(c.errs, err)
+	}
+	if err := checkProxy(c.proxy); err != nil {
 		c.errs = append(c.errs, err)
 	}
 	switch c.keep {

@@ -83,9 +83,12 @@ func poolFor(ctx context.Context, d backend.Driver, c *config) (*pool, error) {
 // one backend with one spec and the same files. It reads the spec's files,
 // whose paths alone do not say what a machine holds: two packages may copy
 // testdata/config with different contents.
-func (p *pool) keyOf(s Spec) (string, error) {
+func (p *pool) keyOf(s Spec, proxy string) (string, error) {
 	h := sha256.New()
 	io.WriteString(h, s.Fingerprint())
+	if proxy != "" { // machines built behind a proxy have it configured
+		fmt.Fprintf(h, "\x00proxy\x00%s", proxy)
+	}
 	for _, f := range s.files {
 		b, err := os.ReadFile(f.host)
 		if err != nil {
@@ -108,7 +111,7 @@ type lease struct {
 // acquire leases a machine of c's spec in c's mode, creating it when none
 // is free and the run is below its cap, and waiting when it is at the cap.
 func (p *pool) acquire(ctx context.Context, c *config) (*lease, error) {
-	key, err := p.keyOf(c.spec)
+	key, err := p.keyOf(c.spec, c.proxy)
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func (vm *VM) start(ctx context.Context, c *config) error {
 	if err := vm.waitAll(ctx, c.createTimeout, builtinChecks(vm.spec)); err != nil {
 		return err
 	}
-	if err := vm.provision(ctx); err != nil {
+	if err := vm.provision(ctx, c.proxy); err != nil {
 		return err
 	}
 	if err := vm.waitAll(ctx, c.readyTimeout, c.checks); err != nil {
@@ -153,8 +153,14 @@ func (vm *VM) adopt(ctx context.Context) error {
 	return nil // Running() waits through creating and provisioning
 }
 
-// provision copies the spec's files in and runs its setup steps, as root.
-func (vm *VM) provision(ctx context.Context) error {
+// provision points the machine's package manager at proxy (when set), then
+// copies the spec's files in and runs its setup steps, as root.
+func (vm *VM) provision(ctx context.Context, proxy string) error {
+	if script := proxyScript(vm.spec.distro, proxy); script != "" {
+		if _, err := vm.exec(ctx, Command("sh", "-c", script, "sh", proxy).AsUser("root")); err != nil {
+			return &stepError{"configure the package proxy", err}
+		}
+	}
 	for _, f := range vm.spec.files {
 		dir := f.guest[:max(1, lastSlash(f.guest))]
 		if _, err := vm.exec(ctx, Command("mkdir", "-p", dir).AsUser("root")); err != nil {
@@ -166,7 +172,7 @@ func (vm *VM) provision(ctx context.Context) error {
 	}
 	for i, script := range vm.spec.setup {
 		t0 := time.Now()
-		if _, err := vm.exec(ctx, ShellCommand(script).AsUser("root")); err != nil {
+		if _, err := vm.exec(ctx, ShellCommand(script).AsUser("root").WithEnv(proxyEnv(proxy)...)); err != nil {
 			return &stepError{fmt.Sprintf("setup step %d of %d", i+1, len(vm.spec.setup)), deadlineHint(ctx, err)}
 		}
 		vm.logf("orbtest: machine %s: setup step %d of %d done in %s", vm.name, i+1, len(vm.spec.setup), time.Since(t0).Round(time.Millisecond))

@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 if [ "$(uname -s)" = Linux ]; then
 	bash scripts/setup-incus.sh
 fi
-ORBTEST_REQUIRE=1 go test -count=1 -v ./examples/...
+# -parallel 4: as many tests at once as the pool's default ORBTEST_MAX_VMS.
+ORBTEST_REQUIRE=1 go test -count=1 -v -parallel 4 ./examples/...

@@ -24,12 +24,22 @@
 #             orbtest_orbtestbr0" rejects anything routed off the bridge
 #   profile   "default": root disk on the pool, eth0 on the bridge, so a plain
 #             `incus launch debian/bookworm NAME` works
+#   proxy     apt-cacher-ng (the distribution's caching package proxy) on the
+#             bridge address only (10.200.77.1:3142), forwarding only to the
+#             Debian mirrors this machine's own apt sources name for the
+#             image's suites (http only), refusing every other host and every
+#             CONNECT; its own config in /etc/orbtest-apt-cacher-ng, the
+#             distribution's service left stopped. The bridge still routes
+#             nothing out: the proxy is the machines' only way off the host
 #   https     core.https_address 127.0.0.1:8443 (loopback only; left alone when
 #             set), so the integration suite can add this daemon as a remote
 #   image     "debian/bookworm": Debian bookworm built locally with debootstrap
 #             (systemd init, systemd-networkd DHCP on eth0, python3, cloud-init
 #             fed from the instance keys cloud-init.user-data / .vendor-data /
-#             .network-config); rootfs cached under /var/cache/orbtest
+#             .network-config; apt sources for the same suites, apt's proxy
+#             set to the package proxy, and package lists, so `apt-get
+#             install -y curl` works in a fresh container); rootfs cached
+#             under /var/cache/orbtest
 #   verify    launches orbtest-setup-check-<pid> and orbtest-setup-check-<pid>-b,
 #             waits for systemd in both, checks the first has an IPv4 and that
 #             the host and the second fetch a page from a python http.server in
@@ -67,6 +77,10 @@ LXCFS_PIDFILE=/run/orbtest-lxcfs.pid
 WITH_CLOUD_INIT=${ORBTEST_WITH_CLOUD_INIT:-1}
 APT_LOG=/var/log/orbtest-setup-apt.log
 BUILD_LOG=/var/log/orbtest-setup-image.log
+PROXY_PORT=3142
+PROXY_CONF_DIR=/etc/orbtest-apt-cacher-ng
+PROXY_LOG=/var/log/orbtest-apt-cacher-ng.log
+PROXY_PIDFILE=/run/orbtest-apt-cacher-ng.pid
 META_TARBALL=meta.tar.zst
 ROOTFS_TARBALL=rootfs.tar.zst
 
@@ -85,7 +99,7 @@ UNAME_ARCH=$(uname -m)
 # Host packages.  incus-base is Incus without the VM stack (no qemu): this
 # backend only runs containers.  The incus packages come from backports.
 BACKPORTS_PKGS=(incus-base incus-client)
-HOST_PKGS=(lxcfs dnsmasq-base nftables debootstrap btrfs-progs xz-utils zstd uidmap)
+HOST_PKGS=(lxcfs dnsmasq-base nftables debootstrap btrfs-progs xz-utils zstd uidmap apt-cacher-ng)
 
 # Packages of the container image (debootstrap --variant=minbase + these).
 # udev: /sys is writable in an Incus container, so systemd-networkd waits for
@@ -120,6 +134,7 @@ hint_for_step() {
 	daemon) echo "look at $INCUSD_LOG (and $LXCFS_LOG); 'incus info' talks to the daemon" ;;
 	storage | network | profile) echo "look at $INCUSD_LOG; 'incus storage list', 'incus network list', 'incus profile show $PROFILE'" ;;
 	image) echo "look at $BUILD_LOG and $INCUSD_LOG; 'incus image list'" ;;
+	proxy) echo "look at $PROXY_LOG and $PROXY_CONF_DIR/acng.conf" ;;
 	verify) echo "look at $INCUSD_LOG; for the container: 'incus info --show-log NAME', 'incus console --show-log NAME'" ;;
 	*) echo "look at $INCUSD_LOG" ;;
 	esac
@@ -347,11 +362,22 @@ step_packages() {
 	say "apt: installing ${missing[*]}"
 	# Backports are pinned low (100); -t makes them win, for incus and also for
 	# the few host packages backports carries too (debootstrap, btrfs-progs).
+	# No service starts from a package's install script (the distribution's
+	# apt-cacher-ng would listen on every address): the steps below start
+	# what is needed themselves.
+	local deny_starts=
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\n# setup-incus.sh: no service starts during its install\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 0755 /usr/sbin/policy-rc.d
+		deny_starts=1
+	fi
 	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		"${target[@]}" "${missing[@]}" >>"$APT_LOG" 2>&1; then
+		[[ -z $deny_starts ]] || rm -f /usr/sbin/policy-rc.d
 		tail -n 20 "$APT_LOG" >&2
 		die "apt-get install failed (full log: $APT_LOG)"
 	fi
+	[[ -z $deny_starts ]] || rm -f /usr/sbin/policy-rc.d
 	say "apt: done in $(since "$t0") (incus-base $(dpkg-query -W -f='${Version}' incus-base))"
 }
 
@@ -557,6 +583,146 @@ ensure_bridge_fence() {
 	EOF
 }
 
+# ---------------------------------------------------------------- step 4c: package proxy
+# Containers reach package mirrors only through apt-cacher-ng on the
+# bridge's address, and it forwards only to the mirrors this machine's own
+# apt sources name for the image's suites: ForceManaged refuses every URL no
+# Remap rule covers, and no CONNECT passes through.
+
+proxy_addr() { echo "${BRIDGE_ADDR%/*}"; }
+proxy_url() { echo "http://$(proxy_addr):$PROXY_PORT/"; }
+
+# Prints the distinct mirror URIs (http only) of the image's suites, in the
+# order the machine's sources give them.
+proxy_mirrors() {
+	local suite uri
+	for suite in "$IMAGE_RELEASE" "$IMAGE_RELEASE-updates" "$IMAGE_RELEASE-security"; do
+		apt_sources_for_suite "$suite" | cut -f1
+	done | while read -r uri; do
+		uri=${uri%/}
+		case $uri in
+		http://*) echo "$uri" ;;
+		*) warn "proxy: apt source $uri is not http: the package proxy cannot cache it, so containers do not get it" >&2 ;;
+		esac
+	done | awk '!seen[$0]++'
+}
+
+# Prints "URI SUITE" for each suite of the image the machine has a source
+# for, for the image's sources.list.
+image_sources() {
+	local suite line
+	for suite in "$IMAGE_RELEASE" "$IMAGE_RELEASE-updates" "$IMAGE_RELEASE-security"; do
+		line=$(apt_sources_for_suite "$suite" | cut -f1 | grep '^http://' | sed -n 1p || true)
+		[[ -z $line ]] || echo "${line%/} $suite"
+	done
+}
+
+proxy_config() {
+	local i=0 uri
+	cat <<-EOF
+		# Written by orbtest scripts/setup-incus.sh: the package proxy of the
+		# containers on $BRIDGE. Only the mirrors below are reachable.
+		CacheDir: /var/cache/apt-cacher-ng
+		LogDir: /var/log/apt-cacher-ng
+		SupportDir: /usr/lib/apt-cacher-ng
+		Port: $PROXY_PORT
+		BindAddress: $(proxy_addr)
+		PidFile: $PROXY_PIDFILE
+		ForceManaged: 1
+		PassThroughPattern: ^$
+		ForwardBtsSoap: 0
+		RedirMax: 0
+		ReportPage:
+		ExThreshold: 4
+	EOF
+	while read -r uri; do
+		i=$((i + 1))
+		echo "Remap-orbtest$i: ${uri#http://} ; $uri"
+	done < <(proxy_mirrors)
+}
+
+proxy_listening() {
+	(exec 3<>"/dev/tcp/$(proxy_addr)/$PROXY_PORT") 2>/dev/null
+}
+
+# The distribution's own apt-cacher-ng service listens on every address:
+# it stays stopped.
+stop_distro_proxy() {
+	if have_systemd; then
+		if systemctl is-enabled --quiet apt-cacher-ng.service 2>/dev/null ||
+			systemctl is-active --quiet apt-cacher-ng.service 2>/dev/null; then
+			say "proxy: stopping and disabling the distribution's apt-cacher-ng service (it listens on every address)"
+			systemctl disable --now apt-cacher-ng.service >/dev/null 2>&1 || true
+		fi
+		return 0
+	fi
+	local pid
+	for pid in $(pgrep -x apt-cacher-ng 2>/dev/null || true); do
+		[[ $pid == "$(cat "$PROXY_PIDFILE" 2>/dev/null)" ]] && continue
+		grep -qz -- "$PROXY_CONF_DIR" "/proc/$pid/cmdline" 2>/dev/null && continue
+		say "proxy: stopping an apt-cacher-ng (pid $pid) that is not orbtest's"
+		kill "$pid" 2>/dev/null || true
+	done
+}
+
+start_proxy() {
+	# It runs as its own user: its cache and logs are that user's.
+	mkdir -p /var/cache/apt-cacher-ng /var/log/apt-cacher-ng
+	chown -R apt-cacher-ng: /var/cache/apt-cacher-ng /var/log/apt-cacher-ng
+	if have_systemd; then
+		cat >/etc/systemd/system/orbtest-apt-cacher-ng.service <<-EOF
+			[Unit]
+			Description=orbtest's package proxy for the containers on $BRIDGE
+			After=network.target incus.service
+
+			[Service]
+			User=apt-cacher-ng
+			ExecStart=/usr/sbin/apt-cacher-ng -c $PROXY_CONF_DIR ForeGround=1
+			Restart=on-failure
+
+			[Install]
+			WantedBy=multi-user.target
+		EOF
+		systemctl daemon-reload
+		systemctl enable orbtest-apt-cacher-ng.service >/dev/null 2>&1 || true
+		systemctl restart orbtest-apt-cacher-ng.service
+		return
+	fi
+	touch "$PROXY_PIDFILE" "$PROXY_LOG"
+	chown apt-cacher-ng: "$PROXY_PIDFILE"
+	setsid nohup runuser -u apt-cacher-ng -- /usr/sbin/apt-cacher-ng -c "$PROXY_CONF_DIR" ForeGround=1 \
+		</dev/null >>"$PROXY_LOG" 2>&1 9>&- &
+}
+
+step_proxy() {
+	CURRENT_STEP=proxy
+	find_mirror
+	local want cur t0
+	want=$(proxy_config)
+	[[ $want == *Remap-orbtest1:* ]] || die "no http apt source for $IMAGE_RELEASE in this machine's apt sources: the package proxy would have no mirror"
+	cur=$(cat "$PROXY_CONF_DIR/acng.conf" 2>/dev/null || true)
+	stop_distro_proxy
+	if [[ $want == "$cur" ]] && proxy_listening; then
+		say "proxy: apt-cacher-ng listens on $(proxy_addr):$PROXY_PORT ($(grep -c '^Remap-' <<<"$want") mirrors)"
+		return 0
+	fi
+	t0=$(now)
+	mkdir -p "$PROXY_CONF_DIR"
+	printf '%s\n' "$want" >"$PROXY_CONF_DIR/acng.conf"
+	if pid_alive "$PROXY_PIDFILE" apt-cacher-ng; then
+		kill "$(cat "$PROXY_PIDFILE")" 2>/dev/null || true
+		for _ in $(seq 1 50); do proxy_listening || break; sleep 0.1; done
+	fi
+	say "proxy: starting apt-cacher-ng on $(proxy_addr):$PROXY_PORT for $(proxy_mirrors | tr '\n' ' ')(log: $PROXY_LOG)"
+	start_proxy
+	for _ in $(seq 1 50); do
+		proxy_listening && break
+		sleep 0.1
+	done
+	proxy_listening || die "apt-cacher-ng did not listen on $(proxy_addr):$PROXY_PORT within 5s (log: $PROXY_LOG)"
+	say "proxy: ready in $(since "$t0")"
+}
+
 # ---------------------------------------------------------------- step 4b: profile
 step_profile() {
 	CURRENT_STEP=profile
@@ -659,8 +825,33 @@ customize_rootfs() {
 			"$root/var/log/cloud-init.log" "$root/var/log/cloud-init-output.log"
 	fi
 
-	# Slim down: no package lists or caches (containers have no outside network).
-	rm -rf "$root/var/lib/apt/lists/"* "$root/var/cache/apt/"*.bin \
+	# Packages: the machine's mirrors for the image's suites, reached through
+	# the package proxy on the bridge, and lists, so that a test's
+	# `apt-get install` works without an `apt-get update` of its own.
+	local uri suite
+	: >"$root/etc/apt/sources.list"
+	while read -r uri suite; do
+		printf 'deb %s %s main\n' "$uri" "$suite" >>"$root/etc/apt/sources.list"
+	done < <(image_sources)
+	cat >"$root/etc/apt/apt.conf.d/80orbtest" <<-EOF
+		// orbtest: packages come through the package proxy on the bridge.
+		Acquire::http::Proxy "$(proxy_url)";
+		Acquire::Languages "none";
+		Acquire::GzipIndexes "true";
+		Acquire::CompressionTypes::Order:: "gz";
+	EOF
+	# The image's resolv.conf points at systemd-resolved, which does not run
+	# in the chroot: the host's resolves the mirror for this one update.
+	mv "$root/etc/resolv.conf" "$root/etc/resolv.conf.orbtest"
+	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	if ! chroot "$root" apt-get -q -o Acquire::http::Proxy=false update >>"$BUILD_LOG" 2>&1; then
+		tail -n 20 "$BUILD_LOG" >&2
+		die "apt-get update in the image failed (full log: $BUILD_LOG)"
+	fi
+	mv -f "$root/etc/resolv.conf.orbtest" "$root/etc/resolv.conf"
+
+	# Slim down: no caches.
+	rm -rf "$root/var/cache/apt/"*.bin \
 		"$root/var/cache/apt/archives/"*.deb "$root/var/cache/debconf/"*-old \
 		"$root/var/log/"*.log "$root/var/log/apt/"* "$root/tmp/"* 2>/dev/null || true
 	rm -rf "$root/usr/share/doc/"* "$root/usr/share/man/"* "$root/usr/share/info/"* 2>/dev/null || true
@@ -713,6 +904,8 @@ IMAGE_FORMAT=1
 recipe_hash() {
 	{
 		printf '%s\n' "$IMAGE_FORMAT" "$IMAGE_RELEASE" "$DEB_ARCH" "$MIRROR_URI" "$WITH_CLOUD_INIT" "${IMAGE_PKGS[@]}"
+		proxy_url
+		image_sources
 		declare -f customize_rootfs write_metadata
 	} | sha256sum | cut -c1-12
 }
@@ -1025,6 +1218,12 @@ do_check() {
 		status_line image "MISSING ($IMAGE_ALIAS)"
 		ok=0
 	fi
+	if proxy_listening; then
+		status_line proxy "ok (apt-cacher-ng on $(proxy_addr):$PROXY_PORT, $(grep -c '^Remap-' "$PROXY_CONF_DIR/acng.conf" 2>/dev/null || echo 0) mirrors, cache $(du -sh /var/cache/apt-cacher-ng 2>/dev/null | cut -f1))"
+	else
+		status_line proxy "DOWN (no apt-cacher-ng on $(proxy_addr):$PROXY_PORT; run $0)"
+		ok=0
+	fi
 	local https
 	https=$(incus config get core.https_address 2>/dev/null || true)
 	status_line https "${https:-not set} (core.https_address, for the remote test; set up by $0)"
@@ -1074,6 +1273,7 @@ step_daemon
 step_storage
 step_network
 step_profile
+step_proxy
 step_https
 step_image
 if ((VERIFY)); then

@@ -36,6 +36,7 @@ const (
 	Orbctl      = "ORBTEST_ORBCTL"
 	Incus       = "ORBTEST_INCUS"
 	NoReaper    = "ORBTEST_NO_REAPER"
+	Proxy       = "ORBTEST_PACKAGE_PROXY"
 	Reaper      = "ORBTEST_REAPER"
 )
 
@@ -58,6 +59,7 @@ var Vars = []Var{
 	{Name: IncusRemote, Default: "local", Meaning: "Incus remote to create machines on (`incus remote add ...`)"},
 	{Name: Orbctl, Default: "`orbctl` from `PATH`", Meaning: "the OrbStack CLI to run: a path, or a name looked up in `PATH`"},
 	{Name: Incus, Default: "`incus` from `PATH`", Meaning: "the Incus CLI to run: a path, or a name looked up in `PATH`"},
+	{Name: Proxy, Default: "unset", Meaning: "HTTP proxy for package downloads (`http://HOST:PORT`), configured in every machine orbtest creates: apt, dnf, and `http_proxy` for setup steps and login shells"},
 	{Name: NoReaper, Default: "unset", Meaning: "`1`: start no reaper (machines of a crashed run are then deleted by the next run's sweep or `orbtest gc`)"},
 	{Name: Reaper, Default: "unset", Meaning: "set by orbtest in the reaper process it starts: the run's directory", Internal: true},
 }
