@@ -174,7 +174,13 @@ func BenchmarkWarmLease(b *testing.B) {
 // the child exits, untimed, as the run's reaper does after `go test`
 // returns. With ORBTEST_BENCH_TRACE=1 it logs the child's output, which
 // then traces its backend calls (see trace_test.go).
-func BenchmarkSuite(b *testing.B) {
+func BenchmarkSuite(b *testing.B) { benchSuite(b, "") }
+
+// BenchmarkSuitePackages is BenchmarkSuite with a setup step that installs
+// packages, as users' setups do (benchPackagesSetup).
+func BenchmarkSuitePackages(b *testing.B) { benchSuite(b, "packages") }
+
+func benchSuite(b *testing.B, suite string) {
 	e := newBenchEnv(b)
 	b.StopTimer()
 	sums := map[string]float64{}
@@ -191,6 +197,7 @@ func BenchmarkSuite(b *testing.B) {
 				env.RunID + "=" + run,
 				env.StateDir + "=" + runstate.Dir(),
 				env.MaxVMs + "=" + strconv.Itoa(SuiteParallel),
+				suiteEnv + "=" + suite,
 			}, "-test.parallel="+strconv.Itoa(SuiteParallel))
 			wall := time.Since(t0)
 			benchDeleteRun(b, e, run)

@@ -117,12 +117,12 @@ func TestBenchChild(t *testing.T) {
 				var vm *orbtest.VM
 				logf := orbtest.WithLogf(benchStamped(t))
 				if mode == "suite-pool" {
-					vm = orbtest.NewVM(t, benchSuiteSpec, logf)
+					vm = orbtest.NewVM(t, suiteSpec(), logf)
 					leased := time.Now()
 					t.Cleanup(func() { benchAddressLag(t, vm, leased) })
 				} else {
 					var err error
-					vm, err = orbtest.StartVM(t.Context(), benchSuiteSpec, logf)
+					vm, err = orbtest.StartVM(t.Context(), suiteSpec(), logf)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -180,6 +180,17 @@ func benchStamped(t *testing.T) func(string, ...any) {
 // the machine, so that a pool machine must be reset for the next test.
 func benchSuiteBody(t *testing.T, vm *orbtest.VM, i int) {
 	vm.MustRun(t, "test", "!", "-e", "/root/used-by-a-test") // a reused machine was reset
+	if os.Getenv(suiteEnv) == "packages" {
+		vm.MustRun(t, "nginx", "-v")
+		if out := vm.MustExec(t, orbtest.Command("jq", ".n").WithStdin(strings.NewReader(`{"n":42}`))).Stdout; out != "42\n" {
+			t.Fatalf("jq .n = %q", out)
+		}
+		if out := vm.MustRun(t, "sqlite3", ":memory:", "select 6*7"); out != "42\n" {
+			t.Fatalf("sqlite3 = %q", out)
+		}
+		vm.MustShell(t, fmt.Sprintf("echo test %d > /root/used-by-a-test", i))
+		return
+	}
 	sum := vm.MustShell(t, "sha256sum /srv/fixture.json | cut -d' ' -f1")
 	if want := vm.MustRun(t, "cat", "/srv/fixture.sha256"); sum != want {
 		t.Fatalf("fixture checksum %q, want %q", sum, want)

@@ -72,6 +72,26 @@ PY`
 // benchSuiteSpec is the machine of the suite benchmark.
 var benchSuiteSpec = orbtest.Debian("bookworm").WithSetup(benchSetup)
 
+// benchPackagesSetup is the packages suite's setup step, the kind users
+// write: install a web server, a JSON tool and a database client from the
+// distribution (through the package proxy on Incus hosts).
+const benchPackagesSetup = "apt-get update && apt-get install -y --no-install-recommends nginx jq sqlite3"
+
+// benchPackagesSpec is the machine of the packages suite benchmark.
+var benchPackagesSpec = orbtest.Debian("bookworm").WithSetup(benchPackagesSetup)
+
+// suiteEnv tells a suite child which suite it runs: "packages", or the
+// CPU-bound one when unset.
+const suiteEnv = "ORBTEST_BENCH_SUITE"
+
+// suiteSpec is the spec of the suite a child runs.
+func suiteSpec() orbtest.Spec {
+	if os.Getenv(suiteEnv) == "packages" {
+		return benchPackagesSpec
+	}
+	return benchSuiteSpec
+}
+
 // benchEnv is the backend a benchmark runs on.
 type benchEnv struct {
 	d     backend.Driver // for what the public API does not do: List, Inspect, Delete

@@ -350,6 +350,10 @@ func benchReport(d benchData, meta map[string]string) string {
 	}
 	p("")
 
+	if _, ok := d["BenchmarkSuitePackages"]; ok {
+		packagesSuite(p, d)
+	}
+
 	// 4.
 	p("## 4. Run overhead")
 	p("")

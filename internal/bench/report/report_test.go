@@ -92,6 +92,21 @@ func TestRender(t *testing.T) {
 			absent: []string{"| cpu |"},
 		},
 		{
+			name: "the packages suite, when it ran",
+			out: "BenchmarkSuitePackages \t1\t20000000000 ns/op\t60 fresh-s\t20 pool-s\t9 pool-setup-s\t25 fresh-setup-s\t400 pool-reset-ms\n" +
+				"BenchmarkSuitePackages \t1\t20000000000 ns/op\t66 fresh-s\t22 pool-s\t9 pool-setup-s\t25 fresh-setup-s\t400 pool-reset-ms\n",
+			want: []string{
+				"### 3b. Suite with packages",
+				"apt-get install -y --no-install-recommends nginx jq sqlite3",
+				"Ratio fresh ÷ pool: **3.00×** (per-pair median 3.00×).",
+			},
+		},
+		{
+			name:   "no packages suite, no section",
+			out:    coldLines,
+			absent: []string{"### 3b."},
+		},
+		{
 			name: "cold start: medians, their ratio, missed, and why",
 			out:  coldLines,
 			want: []string{
