@@ -486,4 +486,7 @@ func TestSweepDeletesOnlyDeadRunsOnFakeOrbctl(t *testing.T) {
 	require.NoError(t, owner.Process.Kill())
 	_ = owner.Wait()
 	waitGone(t, tg, c.run, state)
+	// B's reaper ends B's run when B exits: it too writes in the state
+	// directory until it is done.
+	waitGone(t, tg, b.run, state)
 }
