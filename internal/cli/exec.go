@@ -169,15 +169,15 @@ func RunGuarded(ctx context.Context, g Guarded) (Outcome, error) {
 		mu.Lock()
 		s := start
 		mu.Unlock()
-		var note string
+		note := ""
 		if s.PID > 0 {
 			root(KillArgv(s, g.Stdin != nil))
 		} else {
-			note = " (it had not reported its start; it may still run in the machine)"
+			note = " (it had not reported its start: it may still run)"
 		}
 		closeStdin()
 		wait()
-		return Outcome{Status: -1}, fmt.Errorf("stopped after %s%s: %w", time.Since(t0).Round(time.Millisecond), note, ctx.Err())
+		return Outcome{Status: -1}, fmt.Errorf("ended in the machine after %s%s: %w", time.Since(t0).Round(time.Millisecond), note, ctx.Err())
 	}
 
 	mu.Lock()
