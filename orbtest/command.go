@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
@@ -12,14 +13,17 @@ import (
 
 // Cmd is a command to run in a machine: a program and its arguments (never
 // a shell string), plus the user, working directory, environment and
-// standard input to run it with. Build one with [Command] or
-// [ShellCommand]; Cmd values are immutable, so a base command can be shared.
+// standard input to run it with, and where its output goes as it comes.
+// Build one with [Command] or [ShellCommand]; Cmd values are immutable, so
+// a base command can be shared.
 type Cmd struct {
-	argv  []string
-	user  string
-	dir   string
-	env   []string
-	stdin io.Reader
+	argv           []string
+	user           string
+	dir            string
+	env            []string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	log            testing.TB
 }
 
 // Command returns a Cmd that runs the program name with args, without a
@@ -51,6 +55,23 @@ func (c Cmd) WithEnv(pairs ...string) Cmd {
 // default is no input. A reader can be consumed once: share a Cmd with
 // stdin between runs only if r can be read again.
 func (c Cmd) WithStdin(r io.Reader) Cmd { c.stdin = r; return c }
+
+// WithStdout returns a copy of c whose standard output is also written to
+// w as it arrives, byte for byte, while the command runs; the [Result]
+// keeps its copy. The default is none. Exec writes to w from one
+// goroutine at a time, also when w is given to WithStderr too, and not
+// after it returns.
+func (c Cmd) WithStdout(w io.Writer) Cmd { c.stdout = w; return c }
+
+// WithStderr returns a copy of c whose standard error is also written to
+// w as it arrives; see [Cmd.WithStdout].
+func (c Cmd) WithStderr(w io.Writer) Cmd { c.stderr = w; return c }
+
+// Logged returns a copy of c whose output goes to t's log as it runs, a
+// line at a time (t.Output()), each line prefixed with the machine's name
+// and the stream ("stdout" or "stderr"). It adds to the writers of
+// [Cmd.WithStdout] and [Cmd.WithStderr]. The default is not to log.
+func (c Cmd) Logged(t testing.TB) Cmd { c.log = t; return c }
 
 // Args returns the program and its arguments.
 func (c Cmd) Args() []string { return append([]string(nil), c.argv...) }
@@ -85,7 +106,10 @@ func (c Cmd) validate() error {
 	return nil
 }
 
-// Result is what a finished command produced.
+// Result is what a finished command produced: its standard output and
+// error, each whole up to [ResultLimit] bytes (beyond that, the last
+// ResultLimit bytes; use [Cmd.WithStdout] for all of it), its exit code
+// and how long it ran.
 type Result struct {
 	Stdout   string
 	Stderr   string
@@ -118,16 +142,23 @@ func (e *ExitError) detail() string {
 // stepError is a failed step of making a machine ready. It reads its cause
 // as an enclosing error that names the machine wants it: an *ExitError
 // without its machine.
+// Its message ends with the last lines of the step's output, when it kept
+// them.
 type stepError struct {
 	step string
 	err  error
+	tail []string
 }
 
 func (e *stepError) Error() string {
+	msg := e.step + ": " + e.err.Error()
 	if xe, ok := e.err.(*ExitError); ok {
-		return e.step + ": " + xe.detail()
+		msg = e.step + ": " + xe.detail()
 	}
-	return e.step + ": " + e.err.Error()
+	if len(e.tail) > 0 {
+		msg += "\nlast lines of its output:\n\t" + strings.Join(e.tail, "\n\t")
+	}
+	return msg
 }
 
 func (e *stepError) Unwrap() error { return e.err }

@@ -158,13 +158,13 @@ func (vm *VM) adopt(ctx context.Context) error {
 func (vm *VM) provision(ctx context.Context, proxy string) error {
 	if script := proxyScript(vm.spec.distro, proxy); script != "" {
 		if _, err := vm.exec(ctx, Command("sh", "-c", script, "sh", proxy).AsUser("root")); err != nil {
-			return &stepError{"configure the package proxy", err}
+			return &stepError{step: "configure the package proxy", err: err}
 		}
 	}
 	for _, f := range vm.spec.files {
 		dir := f.guest[:max(1, lastSlash(f.guest))]
 		if _, err := vm.exec(ctx, Command("mkdir", "-p", dir).AsUser("root")); err != nil {
-			return &stepError{fmt.Sprintf("copy %q", f.host), err}
+			return &stepError{step: fmt.Sprintf("copy %q", f.host), err: err}
 		}
 		if err := vm.push(ctx, f.host, f.guest); err != nil {
 			return err
@@ -172,13 +172,30 @@ func (vm *VM) provision(ctx context.Context, proxy string) error {
 	}
 	for i, script := range vm.spec.setup {
 		t0 := time.Now()
-		if _, err := vm.exec(ctx, ShellCommand(script).AsUser("root").WithEnv(proxyEnv(proxy)...)); err != nil {
-			return &stepError{fmt.Sprintf("setup step %d of %d", i+1, len(vm.spec.setup)), deadlineHint(ctx, err)}
+		step := fmt.Sprintf("setup step %d of %d", i+1, len(vm.spec.setup))
+		last := &lastLines{n: setupTailLines}
+		// The step's output goes to the log as it comes, a line at a time.
+		logLine := func(stream string) *lineWriter {
+			return &lineWriter{emit: func(line string) {
+				last.add(line)
+				vm.logf("orbtest: %s: %s: %s: %s", vm.name, step, stream, line)
+			}}
 		}
-		vm.logf("orbtest: machine %s: setup step %d of %d done in %s", vm.name, i+1, len(vm.spec.setup), time.Since(t0).Round(time.Millisecond))
+		out, errs := logLine("stdout"), logLine("stderr")
+		_, err := vm.exec(ctx, ShellCommand(script).AsUser("root").WithEnv(proxyEnv(proxy)...).WithStdout(out).WithStderr(errs))
+		out.Flush()
+		errs.Flush()
+		if err != nil {
+			return &stepError{step, deadlineHint(ctx, err), last.get()}
+		}
+		vm.logf("orbtest: machine %s: %s done in %s", vm.name, step, time.Since(t0).Round(time.Millisecond))
 	}
 	return nil
 }
+
+// setupTailLines is how many of a failed setup step's last lines of output
+// its error shows.
+const setupTailLines = 10
 
 func lastSlash(p string) int {
 	for i := len(p) - 1; i >= 0; i-- {

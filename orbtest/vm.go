@@ -1,10 +1,10 @@
 package orbtest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"testing"
@@ -90,14 +90,42 @@ func (vm *VM) exec(ctx context.Context, c Cmd) (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	var stdout, stderr bytes.Buffer
+	stdout, stderr := &tailBuffer{max: ResultLimit}, &tailBuffer{max: ResultLimit}
+	outW, errW := []io.Writer{stdout}, []io.Writer{stderr}
+	var mu sync.Mutex // the caller's writers may be one
+	if c.stdout != nil {
+		outW = append(outW, lockedWriter{&mu, c.stdout})
+	}
+	if c.stderr != nil {
+		errW = append(errW, lockedWriter{&mu, c.stderr})
+	}
+	var flush []*lineWriter
+	if c.log != nil {
+		logTo := func(stream string) *lineWriter {
+			w := &lineWriter{emit: func(line string) {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(c.log.Output(), "%s %s: %s\n", vm.name, stream, line)
+			}}
+			flush = append(flush, w)
+			return w
+		}
+		outW, errW = append(outW, logTo("stdout")), append(errW, logTo("stderr"))
+	}
 	start := time.Now()
 	code, err := vm.driver.Exec(ctx, vm.name, backend.ExecRequest{
-		Argv: c.argv, User: c.user, Dir: c.dir, Env: c.env,
-		Stdin: c.stdin, Stdout: &stdout, Stderr: &stderr,
+		Argv: c.argv, User: c.user, Dir: c.dir, Env: c.env, Stdin: c.stdin,
+		Stdout: io.MultiWriter(outW...), Stderr: io.MultiWriter(errW...),
 	})
-	res := &Result{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: code, Duration: time.Since(start)}
+	for _, w := range flush {
+		w.Flush()
+	}
+	took := time.Since(start)
+	res := &Result{Stdout: stdout.buf.String(), Stderr: stderr.buf.String(), ExitCode: code, Duration: took}
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("run %s: stopped after %s: %w", c, took.Round(time.Millisecond), err)
+		}
 		return nil, fmt.Errorf("run %s: %w", c, err)
 	}
 	if code != 0 {

@@ -34,6 +34,9 @@ type Cmd struct {
 	// captured into Result is still bounded by Limit.
 	Stdout, Stderr io.Writer
 	Limit          int // bytes of each stream to keep; 0 means DefaultLimit
+	// WaitDelay is how long a canceled command has after its interrupt
+	// before it is killed and its pipes are closed; 0 means [WaitDelay].
+	WaitDelay time.Duration
 }
 
 // Result is what a finished command produced.
@@ -84,6 +87,9 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = WaitDelay
+	if c.WaitDelay > 0 {
+		cmd.WaitDelay = c.WaitDelay
+	}
 	cmd.Dir = c.Dir
 	cmd.Stdin = c.Stdin
 	if len(c.Env) > 0 {

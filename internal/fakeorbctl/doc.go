@@ -103,6 +103,11 @@
 // images.go, anything else is "image not found". OrbStack coming back up
 // after a bare "stop" does not restart the machines that were running.
 //
+// The command "run" starts is in a session of its own, and a client that is
+// killed leaves it running, as a machine's command outlives a dropped
+// connection; the interrupts a live client gets (INT, TERM, HUP, QUIT) are
+// passed on to it.
+//
 // Inside "run", the command sees PATH=<root>/usr/local/bin:<root>/usr/bin:
 // <host PATH>, HOME, USER, LOGNAME, ORB_MACHINE and the variables that ORBENV
 // (colon-separated names) forwards from the fake's own environment, nothing

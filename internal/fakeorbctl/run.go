@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 )
@@ -257,10 +256,10 @@ func cmdRun(e *env, c *command, p *parsedFlags) int {
 	return runForwardingSignals(cmd, e)
 }
 
+// runForwardingSignals runs cmd, passing on the interrupts the client
+// gets. A client that is killed leaves cmd running: like OrbStack's, the
+// command lives in the machine, not in the client.
 func runForwardingSignals(cmd *exec.Cmd, e *env) int {
-	// Pdeathsig fires when the starting thread exits: keep it alive.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, fs.ErrPermission) {
 			fmt.Fprintf(e.stderr, "%s: permission denied\n", cmd.Args[0])

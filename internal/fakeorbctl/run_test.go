@@ -1,10 +1,14 @@
 package fakeorbctl
 
 import (
+	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -142,4 +146,63 @@ func TestRunAutoStartsAndSystemctl(t *testing.T) {
 		t.Errorf("degraded: %+v", r)
 	}
 	ok(t, f, "run", "-m", "m1", "systemctl", "restart", "nginx")
+}
+
+// TestRunKilledClient: a killed "orbctl run" leaves its command running in
+// a session of its own; only signalling the command ends it.
+func TestRunKilledClient(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("skipping test: needs /proc")
+	}
+	t.Parallel()
+	f := newFake(t)
+	ok(t, f, "create", "debian", "m1")
+	word := fmt.Sprintf("1001.%d", os.Getpid())
+	cmd := f.Command("run", "-m", "m1", "sh", "-c", "echo started; exec sleep "+word)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "started\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	pid := pidOf(t, word)
+	if pid == 0 {
+		t.Fatal("the command ended with its client; want it running")
+	}
+	if sid := statField(t, pid, 5); sid != strconv.Itoa(pid) {
+		t.Errorf("the command's session is %s, want its own (%d)", sid, pid)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// pidOf is the pid of the process whose command line holds word, or 0.
+func pidOf(t *testing.T, word string) int {
+	t.Helper()
+	files, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil && strings.Contains(string(b), word) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+			return pid
+		}
+	}
+	return 0
+}
+
+// statField is field n (1-based: 5 is the session) of /proc/PID/stat.
+func statField(t *testing.T, pid, n int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	return fields[n-3]
 }

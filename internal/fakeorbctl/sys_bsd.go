@@ -14,4 +14,6 @@ func isTerminal(f *os.File) bool {
 	return errno == 0
 }
 
-func childSysProcAttr() *syscall.SysProcAttr { return nil }
+// childSysProcAttr puts the command that "run" starts in a session of its
+// own, as OrbStack's SSH server does; it outlives a killed client.
+func childSysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }

@@ -12,8 +12,6 @@ func isTerminal(f *os.File) bool {
 	return errno == 0
 }
 
-// childSysProcAttr kills the command that "run" started when the fake dies,
-// as a dropped SSH session would.
-func childSysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
+// childSysProcAttr puts the command that "run" starts in a session of its
+// own, as OrbStack's SSH server does; it outlives a killed client.
+func childSysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }

@@ -2,6 +2,7 @@ package incus
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,19 +22,23 @@ const execLimit = 64 << 10
 // The command runs as req.User (default: the machine's default user, root
 // unless Create was given a user), with that user's uid and primary gid (no
 // supplementary groups: incus exec sets none), HOME, USER and LOGNAME set,
-// in req.Dir or else the user's home. Uids are looked up with "getent
-// passwd" inside the container once per machine and user.
+// in req.Dir or else the user's home (or /, when the home is missing).
+// Uids are looked up with "getent passwd" inside the container once per
+// machine and user.
+//
+// The command runs through the guard both drivers share
+// ([cli.RunGuarded]): in a session of its own, its streams complete byte
+// for byte (or the error wraps [cli.ErrIncomplete]), a req.Dir that does
+// not exist an error wrapping [backend.ErrInvalid], and when ctx ends its
+// process group is ended in the container before Exec returns.
 //
 // Exec has no timeout of its own (only ctx bounds a user command) and is
 // never retried. The error is non-nil only when the command could not run
-// at all: bad input, an unknown user, the binary or daemon unreachable, the
-// instance missing or not running, ctx ending. incus reports its own
-// failures as a last stderr line "Error: ..." with exit status 1, which a
-// guest program may print too; so a non-zero status with such a line is
-// confirmed with Inspect, and while the instance runs the status is the
-// guest's. Failures incus reports for a running instance (a missing
-// program, a bad working directory) therefore come back as exit codes, with
-// incus's message on req.Stderr.
+// at all: bad input, an unknown user, a missing directory, the binary or
+// daemon unreachable, the instance missing or not running, ctx ending, or
+// output lost. incus reports its own failures as a last stderr line
+// "Error: ..." with exit status 1; the guard's records tell them from the
+// guest's, and when the guard never ran the instance's state is checked.
 func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest) (int, error) {
 	if err := ValidateName(name); err != nil {
 		return -1, err
@@ -46,59 +51,45 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 	if err != nil {
 		return -1, err
 	}
-	dir, strict := req.Dir, true
-	if dir == "" {
-		dir, strict = acct.Home, false
-	}
 	env := append([]string{"HOME=" + acct.Home, "USER=" + acct.Name, "LOGNAME=" + acct.Name}, req.Env...)
-	args, err := d.b.Exec(name, ExecOptions{UID: acct.UID, GID: acct.GID, Cwd: dir, Env: env, NoStdin: req.Stdin == nil}, guarded(dir, strict, req.Argv))
-	if err != nil {
-		return -1, err
-	}
-	res, err := cmdrun.Run(ctx, cmdrun.Cmd{
-		Args:   append([]string{d.path}, args...),
-		Stdin:  req.Stdin,
-		Stdout: req.Stdout,
-		Stderr: req.Stderr,
-		Limit:  execLimit,
+	return d.guarded(ctx, name, cli.Guarded{
+		Command: d.execArgs(name, ExecOptions{UID: acct.UID, GID: acct.GID, Cwd: "/", Env: env}),
+		Dir:     cmp.Or(req.Dir, acct.Home),
+		Home:    req.Dir == "",
+		Argv:    req.Argv,
+		Stdin:   req.Stdin,
+		Stdout:  req.Stdout,
+		Stderr:  req.Stderr,
 	})
-	if err == nil {
-		return 0, nil
-	}
-	return d.execResult(ctx, name, res, err)
 }
 
-// execGuard runs a command through sh so that two flaws of incus exec do
-// not reach the caller:
-//
-//   - incus exec can drop the last output of a command that exits right
-//     after writing it (lxc/lxc#4282): under load about 1 run in 100 lost
-//     stdout or stderr. Holding the streams open for flushDelay after the
-//     command exits made it 0 in 200 in the same conditions.
-//   - incus exec --cwd with a directory that does not exist silently runs
-//     the command in /. The guard cds there first and fails instead; for
-//     the default directory, a home the user may not have (nobody's is
-//     /nonexistent), it falls back to / as login does.
-//
-// The command's arguments reach it as sh's positional parameters, never
-// through the shell's parser; its exit status (128+N when a signal killed
-// it) is the guard's.
-const (
-	execGuard     = `cd "$1" || exit; shift; "$@"; s=$?; sleep ` + flushDelay + ` 2>/dev/null; exit $s`
-	execGuardHome = `cd "$1" 2>/dev/null || cd /; shift; "$@"; s=$?; sleep ` + flushDelay + ` 2>/dev/null; exit $s`
-)
-
-// flushDelay is how long, in seconds, the guard keeps the streams open.
-const flushDelay = "0.02"
-
-// guarded returns argv run through the guard in dir; strict when the
-// caller named dir.
-func guarded(dir string, strict bool, argv []string) []string {
-	guard := execGuardHome
-	if strict {
-		guard = execGuard
+// guarded runs g in the container, as root for its kill and ack calls.
+func (d *Driver) guarded(ctx context.Context, name string, g cli.Guarded) (int, error) {
+	g.Root = d.execArgs(name, ExecOptions{Cwd: "/", NoStdin: true})
+	g.Limit = execLimit
+	o, err := cli.RunGuarded(ctx, g)
+	if o.Ran {
+		return o.Status, nil
 	}
-	return append([]string{"/bin/sh", "-c", guard, "orbtest-exec", dir}, argv...)
+	if err == nil {
+		return -1, fmt.Errorf("incus exec %q: the guard did not report the end of the command", name)
+	}
+	var ce *cmdrun.CommandError
+	if !errors.As(err, &ce) {
+		return -1, fmt.Errorf("incus exec %q: %w", name, err)
+	}
+	return d.execResult(ctx, name, o.Client, err)
+}
+
+// execArgs returns the builder of the host argv that runs a guest argv.
+func (d *Driver) execArgs(name string, o ExecOptions) func([]string) ([]string, error) {
+	return func(guest []string) ([]string, error) {
+		args, err := d.b.Exec(name, o, guest)
+		if err != nil {
+			return nil, err
+		}
+		return append([]string{d.path}, args...), nil
+	}
 }
 
 // execResult tells a guest's non-zero exit from a failure of incus.
@@ -107,12 +98,9 @@ func (d *Driver) execResult(ctx context.Context, name string, res cmdrun.Result,
 	if !errors.As(err, &ce) || ce.ExitCode < 0 || ctx.Err() != nil || cli.Interrupted(err) {
 		return -1, wrap("exec", name, err)
 	}
-	if _, ok := incusError(string(res.Stderr)); !ok {
-		return res.ExitCode, nil
-	}
 	m, ierr := d.Inspect(context.WithoutCancel(ctx), name)
 	if ierr == nil && m.State == backend.StateRunning {
-		return res.ExitCode, nil
+		return -1, fmt.Errorf("incus exec %q: the guard did not run: %w", name, err)
 	}
 	if werr := wrap("exec", name, err); errors.Is(werr, backend.ErrNotFound) || errors.Is(werr, backend.ErrUnavailable) {
 		return -1, werr
@@ -172,18 +160,18 @@ func (d *Driver) account(ctx context.Context, name, user string) (Account, error
 // lookupUser runs "getent passwd USER" as root in the machine.
 func (d *Driver) lookupUser(ctx context.Context, name, user string) (Account, error) {
 	var out bytes.Buffer
-	// Through the guard: getent prints and exits at once, the case in which
-	// incus exec loses output.
-	args, err := d.b.Exec(name, ExecOptions{Cwd: "/", NoStdin: true}, guarded("/", true, []string{"getent", "passwd", user}))
+	ctx, cancel := context.WithTimeout(ctx, backend.Timeout(backend.OpQuery))
+	defer cancel()
+	code, err := d.guarded(ctx, name, cli.Guarded{
+		Command: d.execArgs(name, ExecOptions{Cwd: "/"}),
+		Dir:     "/",
+		Argv:    []string{"getent", "passwd", user},
+		Stdout:  &out,
+	})
 	if err != nil {
-		return Account{}, err
+		return Account{}, fmt.Errorf("incus: look up user %q: %w", user, err)
 	}
-	res, err := cli.Run(ctx, backend.OpQuery, cmdrun.Cmd{Args: append([]string{d.path}, args...), Stdout: &out, Limit: execLimit})
-	if err != nil {
-		code, xerr := d.execResult(ctx, name, res, err)
-		if xerr != nil {
-			return Account{}, fmt.Errorf("incus: look up user %q: %w", user, xerr)
-		}
+	if code != 0 {
 		return Account{}, fmt.Errorf("incus: user %q does not exist in %q (getent exited %d): %w", user, name, code, backend.ErrInvalid)
 	}
 	return ParsePasswd(firstLine(out.String()))

@@ -3,9 +3,11 @@ package incus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/env"
 )
 
@@ -29,6 +32,10 @@ type fakeRule struct {
 	Stderr string `json:"stderr,omitempty"`
 	Code   int    `json:"code,omitempty"`
 	Once   bool   `json:"once,omitempty"`
+	// Guest answers as the guard would for the command: records around
+	// the output; Lose names a stream whose end record is left out.
+	Guest bool   `json:"guest,omitempty"`
+	Lose  string `json:"lose,omitempty"`
 }
 
 func TestMain(m *testing.M) {
@@ -39,6 +46,12 @@ func TestMain(m *testing.M) {
 }
 
 func fakeIncus(dir string, args []string) int {
+	token := ""
+	if i := slices.Index(args, "orbtest-exec"); i >= 0 && i+1 < len(args) {
+		token = args[i+1]
+		args = slices.Clone(args)
+		args[i+1] = "TOKEN"
+	}
 	line := strings.Join(args, " ")
 	f, err := os.OpenFile(filepath.Join(dir, "calls.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err == nil {
@@ -58,6 +71,19 @@ func fakeIncus(dir string, args []string) int {
 			rules = append(rules[:i:i], rules[i+1:]...)
 			b, _ := json.Marshal(rules)
 			_ = os.WriteFile(path, b, 0o600)
+		}
+		if r.Guest && token != "" {
+			rec := "\x1eorbtest:" + token + ":"
+			fmt.Fprintf(os.Stderr, "%sstart:4242:4241:group\n", rec)
+			fmt.Fprint(os.Stdout, r.Stdout)
+			fmt.Fprint(os.Stderr, r.Stderr)
+			if r.Lose != "stdout" {
+				fmt.Fprintf(os.Stdout, "%send:%d\n", rec, r.Code)
+			}
+			if r.Lose != "stderr" {
+				fmt.Fprintf(os.Stderr, "%send:%d\n", rec, r.Code)
+			}
+			return r.Code
 		}
 		fmt.Fprint(os.Stdout, r.Stdout)
 		fmt.Fprint(os.Stderr, r.Stderr)
@@ -103,6 +129,14 @@ const (
 	notFound    = "Error: Failed to fetch instance \"orbtest-a\" in project \"default\": Instance not found\n"
 )
 
+// errAny stands for any error in a table.
+var errAny = errors.New("any error")
+
+// guardLine is the guard's argv as the fake logs it.
+func guardLine(dir string, home, stdin bool, argv ...string) string {
+	return strings.ReplaceAll(strings.Join(cli.GuardArgv("TOKEN", dir, home, stdin, argv), " "), "\n", `\n`)
+}
+
 func TestFakeExecTellsGuestFromIncus(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
@@ -112,12 +146,16 @@ func TestFakeExecTellsGuestFromIncus(t *testing.T) {
 		wantCode int
 		wantErr  error
 	}{
-		{"guest exit", "no incus error line: the guest's status",
-			[]fakeRule{{Match: "exec", Stderr: "oops\n", Code: 3}}, 3, nil},
-		{"guest imitates incus", "Error: line but the machine runs: the guest's status",
-			[]fakeRule{{Match: "exec", Stderr: notFound, Code: 1}, {Match: "list", Stdout: rootJSON}}, 1, nil},
-		{"missing program", "incus's 127 for a running machine is an exit code",
-			[]fakeRule{{Match: "exec", Stderr: "Error: Command not found\n", Code: 127}, {Match: "list", Stdout: rootJSON}}, 127, nil},
+		{"guest exit", "the guard's end record: the guest's status",
+			[]fakeRule{{Match: "exec", Guest: true, Stderr: "oops\n", Code: 3}}, 3, nil},
+		{"guest imitates incus", "an Error: line inside the guard's records is the guest's",
+			[]fakeRule{{Match: "exec", Guest: true, Stderr: notFound, Code: 1}}, 1, nil},
+		{"missing program", "a missing program is the guard's 127",
+			[]fakeRule{{Match: "exec", Guest: true, Stderr: "sh: 1: exec: x: not found\n", Code: 127}}, 127, nil},
+		{"lost stderr", "a stream without its end record is an error, not a short result",
+			[]fakeRule{{Match: "exec", Guest: true, Lose: "stderr"}}, -1, cli.ErrIncomplete},
+		{"incus fails, machine runs", "no records, the machine runs: an error, not an exit code",
+			[]fakeRule{{Match: "exec", Stderr: "Error: websocket: close 1006\n", Code: 1}, {Match: "list", Stdout: rootJSON}}, -1, errAny},
 		{"machine gone", "incus error and list confirms: not found",
 			[]fakeRule{{Match: "exec", Stderr: notFound, Code: 1}, {Match: "list", Stdout: "[]"}}, -1, backend.ErrNotFound},
 		{"machine stopped", "incus error and the machine is stopped",
@@ -132,11 +170,13 @@ func TestFakeExecTellsGuestFromIncus(t *testing.T) {
 			assert.Equal(t, tc.wantCode, code, tc.reason)
 			if tc.wantErr == nil {
 				assert.NoError(t, err, tc.reason)
+			} else if tc.wantErr == errAny {
+				assert.Error(t, err, tc.reason)
 			} else {
 				assert.ErrorIs(t, err, tc.wantErr, tc.reason)
 			}
-			assert.Equal(t, "exec orbtest-a -T -n --user=0 --group=0 --cwd=/root --env=HOME=/root --env=USER=root --env=LOGNAME=root -- "+
-				strings.Join(guarded("/root", false, []string{"x"}), " "), f.calls(t)[0])
+			assert.Equal(t, "exec orbtest-a -T --user=0 --group=0 --cwd=/ --env=HOME=/root --env=USER=root --env=LOGNAME=root -- "+
+				guardLine("/root", true, false, "x"), f.calls(t)[0])
 		})
 	}
 }
@@ -144,8 +184,8 @@ func TestFakeExecTellsGuestFromIncus(t *testing.T) {
 func TestFakeExecUserLookupCached(t *testing.T) {
 	f := newFake(t, []fakeRule{
 		{Match: "list", Stdout: runningJSON},
-		{Match: "getent passwd dev", Stdout: "dev:x:1000:1001::/home/dev:/bin/bash\n"},
-		{Match: "exec", Stdout: "ok\n"},
+		{Match: "getent passwd dev", Guest: true, Stdout: "dev:x:1000:1001::/home/dev:/bin/bash\n"},
+		{Match: "exec", Guest: true, Stdout: "ok\n"},
 	})
 	ctx := context.Background()
 	for range 2 {
@@ -153,12 +193,14 @@ func TestFakeExecUserLookupCached(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 0, code)
 	}
-	want := "exec orbtest-a -T --user=1000 --group=1001 --cwd=/home/dev --env=HOME=/home/dev --env=USER=dev --env=LOGNAME=dev --env=A=1 -- " +
-		strings.Join(guarded("/home/dev", false, []string{"id"}), " ")
+	want := "exec orbtest-a -T --user=1000 --group=1001 --cwd=/ --env=HOME=/home/dev --env=USER=dev --env=LOGNAME=dev --env=A=1 -- " +
+		guardLine("/home/dev", true, true, "id")
+	// With stdin, the guard is released by a second call, as root.
+	ack := "exec orbtest-a -T -n --user=0 --group=0 --cwd=/ -- " + strings.Join(cli.AckArgv(cli.Start{Guard: 4241}), " ")
 	assert.Equal(t, []string{
 		"list ^orbtest-a$ --format json",
-		"exec orbtest-a -T -n --user=0 --group=0 --cwd=/ -- " + strings.Join(guarded("/", true, []string{"getent", "passwd", "dev"}), " "),
-		want, want,
+		"exec orbtest-a -T --user=0 --group=0 --cwd=/ -- " + guardLine("/", false, false, "getent", "passwd", "dev"),
+		want, ack, want, ack,
 	}, f.calls(t), "default user and uid looked up once")
 }
 
@@ -267,7 +309,7 @@ func TestFakeRestoreRestarts(t *testing.T) {
 func TestFakePushOwner(t *testing.T) {
 	f := newFake(t, []fakeRule{
 		{Match: "list", Stdout: runningJSON},
-		{Match: "getent", Stdout: "dev:x:1000:1000::/home/dev:/bin/bash\n"},
+		{Match: "getent", Guest: true, Stdout: "dev:x:1000:1000::/home/dev:/bin/bash\n"},
 		{Match: "file push"},
 	})
 	require.NoError(t, f.Push(context.Background(), "orbtest-a", "rel/-f", "/home/dev/f"))

@@ -256,12 +256,19 @@ func (d *Driver) List(ctx context.Context) ([]backend.Machine, error) {
 // ORBENV forwarding (see [ExecEnv]); stdin, stdout and stderr are streamed.
 // Exec applies no timeout of its own (ctx bounds it) and is never retried.
 //
-// The error is non-nil only when orbctl itself failed: it could not be
-// started, ctx ended, or it exited 1 with an orbctl error as the last line of
-// stderr (a JSON-RPC daemon error such as "[-32098] machine not found: 'x'",
-// or a message saying OrbStack cannot be started). The guest shares orbctl's
-// exit code and stderr, so this is a heuristic: a guest command that prints
-// such a line and exits 1 is reported as an orbctl failure.
+// The command runs through the guard both drivers share
+// ([cli.RunGuarded]): in a session of its own, its streams complete byte
+// for byte (or the error wraps [cli.ErrIncomplete]), a req.Dir that does
+// not exist an error wrapping [backend.ErrInvalid] (default: the user's
+// home, or / when it is missing), and when ctx ends its process group is
+// ended in the machine before Exec returns: orbctl run does not end it
+// when its client dies.
+//
+// The error is non-nil only when the command could not run: bad input,
+// orbctl could not be started or failed before the guard ran (a JSON-RPC
+// daemon error such as "[-32098] machine not found: 'x'", or OrbStack
+// cannot be started), ctx ended, or output was lost. The guard's records
+// tell the guest's exit status from orbctl's own.
 func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest) (int, error) {
 	what := fmt.Sprintf("run %q", name)
 	if _, err := RunArgs(name, req.User, cmp.Or(req.Dir, "/"), req.Argv); err != nil {
@@ -273,37 +280,42 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 	}
 	dir := req.Dir
 	if dir == "" {
-		// Without -w orbctl forwards the Mac's working directory, which an
-		// isolated machine does not have: run in the user's home instead.
 		home, err := d.home(ctx, name, req.User)
 		if err != nil {
 			return -1, fmt.Errorf("orbctl %s: %w", what, err)
 		}
 		dir = home
 	}
-	args, err := RunArgs(name, req.User, dir, req.Argv)
-	if err != nil {
-		return -1, fmt.Errorf("orbctl %s: %w", what, err)
+	// The guard starts in the machine's / (-w /, which also keeps orbctl
+	// from forwarding the Mac's working directory) and cds to dir itself.
+	as := func(user string) func([]string) ([]string, error) {
+		return func(guest []string) ([]string, error) {
+			args, err := RunArgs(name, user, "/", guest)
+			if err != nil {
+				return nil, err
+			}
+			c := cmdrun.Cmd{}
+			if err := d.command(args, &c); err != nil {
+				return nil, err
+			}
+			return c.Args, nil
+		}
 	}
-	res, err := d.start(ctx, args, cmdrun.Cmd{
-		Env:    env,
-		Stdin:  req.Stdin,
-		Stdout: req.Stdout,
-		Stderr: req.Stderr,
-		Limit:  execCaptureLimit,
+	o, err := cli.RunGuarded(ctx, cli.Guarded{
+		Command: as(req.User), Root: as("root"), Env: env,
+		Dir: dir, Home: req.Dir == "", Argv: req.Argv,
+		Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr,
+		Limit: execCaptureLimit,
 	})
-	if err == nil {
-		return 0, nil
+	if o.Ran {
+		return o.Status, nil
 	}
 	var ce *cmdrun.CommandError
-	if !errors.As(err, &ce) || ce.ExitCode < 0 {
+	if err == nil || !errors.As(err, &ce) || ce.ExitCode < 0 {
 		return -1, wrapErr(what, err)
 	}
-	if orbctlFailedRun(ce.ExitCode, string(res.Stderr)) {
-		// Classify by orbctl's own line only, not the guest's output.
-		return -1, cli.Wrap("orbctl "+what, err, classifyLastLine)
-	}
-	return ce.ExitCode, nil
+	// The guard never ran: the failure is orbctl's.
+	return -1, cli.Wrap("orbctl "+what, err, classifyLastLine)
 }
 
 // home returns the home directory of user in machine name, or of its

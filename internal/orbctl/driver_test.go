@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cli"
 	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
@@ -301,19 +303,21 @@ func TestDriverInspectAndList(t *testing.T) {
 
 func TestDriverExec(t *testing.T) {
 	s := newStub(t)
+	s.guest(t)
 	// The guest echoes stdin, writes to stderr, reports the forwarded
 	// environment and exits 3.
-	s.script(t, "run", `cat
+	script := `cat
 printf 'guest-err\n' >&2
-printf '%s' "$ORBENV" > "$d/orbenv"
-for k in $(printf '%s' "$ORBENV" | tr ':' ' '); do printf '%s=%s\n' "$k" "$(printenv "$k")"; done > "$d/env.out"
-exit 3
-`)
+printf '%s' "$ORBENV" > "$1/orbenv"
+for k in $(printf '%s' "$ORBENV" | tr ':' ' '); do printf '%s=%s\n' "$k" "$(printenv "$k")"; done > "$1/env.out"
+pwd >"$1/pwd"
+exit 3`
 	var stdout, stderr bytes.Buffer
+	argv := []string{"sh", "-c", script, "guest", s.dir}
 	code, err := New(s.path).Exec(context.Background(), "orbtest-m1", backend.ExecRequest{
-		Argv:   []string{"sh", "-c", "cat; exit 3"},
+		Argv:   argv,
 		User:   "root",
-		Dir:    "/srv",
+		Dir:    "/tmp",
 		Env:    []string{"FOO=1", "BAR=two words"},
 		Stdin:  strings.NewReader("hello\n"),
 		Stdout: &stdout,
@@ -325,9 +329,21 @@ exit 3
 	if stdout.String() != "hello\n" || stderr.String() != "guest-err\n" {
 		t.Errorf("streams: stdout %q stderr %q", stdout.String(), stderr.String())
 	}
-	want := []string{"run", "-m", "orbtest-m1", "-u", "root", "-w", "/srv", "sh", "-c", "cat; exit 3"}
-	if d := diff([][]string{want}, s.calls(t)); d != "" {
+	calls := s.callsOf(t, "run")
+	if len(calls) != 2 {
+		t.Fatalf("run calls %q, want the command and the guard's release", calls)
+	}
+	// The guard starts in / and goes to the directory itself.
+	want := append([]string{"run", "-m", "orbtest-m1", "-u", "root", "-w", "/"}, cli.GuardArgv("TOKEN", "/tmp", false, true, argv)...)
+	calls[0][11] = "TOKEN"
+	if d := diff(want, calls[0]); d != "" {
 		t.Errorf("run call %s", d)
+	}
+	if got := calls[1][:8]; !slices.Equal(got, []string{"run", "-m", "orbtest-m1", "-u", "root", "-w", "/", "/bin/sh"}) || calls[1][10] != "orbtest-ack" {
+		t.Errorf("release call %q, want an ack as root", calls[1])
+	}
+	if got := s.file(t, "pwd"); got != "/tmp\n" {
+		t.Errorf("pwd = %q, want /tmp", got)
 	}
 	if got := s.file(t, "orbenv"); got != "FOO:BAR" {
 		t.Errorf("ORBENV = %q, want FOO:BAR", got)
@@ -340,23 +356,32 @@ exit 3
 func TestDriverExecExitCodes(t *testing.T) {
 	tests := []struct {
 		reason    string
+		guest     bool // the command runs, through the guard
 		stderr    string
 		code      int
 		wantCode  int
 		wantClass error
 	}{
-		{reason: "success", code: 0, wantCode: 0},
-		{reason: "guest exit 1 is not an error", stderr: "grep: no match\n", code: 1, wantCode: 1},
-		{reason: "guest exit 255", stderr: "x\n", code: 255, wantCode: 255},
+		{reason: "success", guest: true, code: 0, wantCode: 0},
+		{reason: "guest exit 1 is not an error", guest: true, stderr: "grep: no match\n", code: 1, wantCode: 1},
+		{reason: "guest exit 255", guest: true, stderr: "x\n", code: 255, wantCode: 255},
+		{reason: "a guest printing orbtctl's error is still the guest", guest: true, stderr: "[-32098] machine not found: 'orbtest-m1'\n", code: 1, wantCode: 1},
 		{reason: "machine gone is an orbctl failure", stderr: "[-32098] machine not found: 'orbtest-m1'\n", code: 1, wantCode: -1, wantClass: backend.ErrNotFound},
-		{reason: "guest output before orbctl's error does not change the class",
+		{reason: "output before orbctl's error does not change the class",
 			stderr: "download failed\n[-32098] machine not found: 'orbtest-m1'\n", code: 1, wantCode: -1, wantClass: backend.ErrNotFound},
 		{reason: "OrbStack cannot start", stderr: "start VM: timed out waiting for VM to start\n", code: 1, wantCode: -1, wantClass: backend.ErrUnavailable},
+		{reason: "exit 0 without the guard is lost output", code: 0, wantCode: -1, wantClass: cli.ErrIncomplete},
 	}
 	for _, tt := range tests {
 		s := newStub(t)
-		s.respond(t, "run", "", tt.stderr, tt.code)
-		code, err := New(s.path).Exec(context.Background(), "orbtest-m1", backend.ExecRequest{Argv: []string{"true"}, User: "root"})
+		argv := []string{"true"}
+		if tt.guest {
+			s.guest(t)
+			argv = []string{"sh", "-c", `printf %s "$1" >&2; exit "$2"`, "guest", tt.stderr, strconv.Itoa(tt.code)}
+		} else {
+			s.respond(t, "run", "", tt.stderr, tt.code)
+		}
+		code, err := New(s.path).Exec(context.Background(), "orbtest-m1", backend.ExecRequest{Argv: argv, User: "root"})
 		if code != tt.wantCode {
 			t.Errorf("%s: exit code %d, want %d", tt.reason, code, tt.wantCode)
 		}
@@ -366,7 +391,7 @@ func TestDriverExecExitCodes(t *testing.T) {
 		}
 		checkErr(t, tt.reason, err, tt.wantClass, `orbctl run "orbtest-m1": `)
 		var ce *cmdrun.CommandError
-		if !errors.As(err, &ce) {
+		if tt.wantClass != cli.ErrIncomplete && !errors.As(err, &ce) {
 			t.Errorf("%s: %v does not carry the command error", tt.reason, err)
 		}
 	}

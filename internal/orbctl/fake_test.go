@@ -68,7 +68,7 @@ func TestFakeLifecycle(t *testing.T) {
 	code, err := d.Exec(ctx, name, backend.ExecRequest{
 		Argv:   []string{"sh", "-c", `printf '%s\n' "$FOO" "$USER" "$(pwd)"; cat; echo oops >&2; exit 4`},
 		User:   "root",
-		Dir:    "/srv",
+		Dir:    "/tmp",
 		Env:    []string{"FOO=bar baz"},
 		Stdin:  strings.NewReader("from stdin\n"),
 		Stdout: &stdout,
@@ -78,7 +78,7 @@ func TestFakeLifecycle(t *testing.T) {
 		t.Fatalf("Exec = %d, %v; want 4, nil (stderr %q)", code, err, stderr.String())
 	}
 	lines := strings.Split(stdout.String(), "\n")
-	if len(lines) != 5 || lines[0] != "bar baz" || lines[1] != "root" || !strings.HasSuffix(lines[2], "/srv") || lines[3] != "from stdin" {
+	if len(lines) != 5 || lines[0] != "bar baz" || lines[1] != "root" || !strings.HasSuffix(lines[2], "/tmp") || lines[3] != "from stdin" {
 		t.Errorf("Exec stdout = %q", stdout.String())
 	}
 	if stderr.String() != "oops\n" {

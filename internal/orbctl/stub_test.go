@@ -11,7 +11,7 @@ import (
 )
 
 // stub is a shell-script orbctl in a temp dir. It records each call's argv
-// and answers from files: resp/SUB.sh is sourced first (with the call's
+// (arguments end with US, calls with RS and a newline) and answers from files: resp/SUB.sh is sourced first (with the call's
 // arguments), then resp/SUB.out and resp/SUB.err are printed and
 // resp/SUB.code is the exit code (default 0), where SUB is the first
 // argument.
@@ -24,7 +24,7 @@ const stubScript = `#!/bin/sh
 d=%DIR%
 line=""
 for a in "$@"; do line="$line$a$(printf '\037')"; done
-printf '%s\n' "$line" >> "$d/calls.log"
+printf '%s\036\n' "$line" >> "$d/calls.log"
 sub="$1"
 [ -f "$d/resp/$sub.sh" ] && . "$d/resp/$sub.sh"
 [ -f "$d/resp/$sub.out" ] && cat "$d/resp/$sub.out"
@@ -63,6 +63,13 @@ func (s *stub) respond(t *testing.T, sub, stdout, stderr string, code int) {
 	s.write(t, sub+".code", strconv.Itoa(code))
 }
 
+// guest makes run execute its command on this host, in /, as a machine
+// would: the guard runs for real.
+func (s *stub) guest(t *testing.T) {
+	t.Helper()
+	s.script(t, "run", `while [ "$1" != /bin/sh ]; do shift; done; cd / && exec "$@"`+"\n")
+}
+
 // script sets shell code sourced for sub.
 func (s *stub) script(t *testing.T, sub, body string) { t.Helper(); s.write(t, sub+".sh", body) }
 
@@ -84,7 +91,7 @@ func (s *stub) calls(t *testing.T) [][]string {
 		t.Fatal(err)
 	}
 	var out [][]string
-	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\x1e\n"), "\x1e\n") {
 		out = append(out, strings.Split(strings.TrimSuffix(line, "\x1f"), "\x1f"))
 	}
 	return out
