@@ -106,7 +106,8 @@
 // The command "run" starts is in a session of its own, and a client that is
 // killed leaves it running, as a machine's command outlives a dropped
 // connection; the interrupts a live client gets (INT, TERM, HUP, QUIT) are
-// passed on to it.
+// passed on to it. Stopping or deleting the machine ends every such
+// session, as stopping a machine ends what runs in it.
 //
 // Inside "run", the command sees PATH=<root>/usr/local/bin:<root>/usr/bin:
 // <host PATH>, HOME, USER, LOGNAME, ORB_MACHINE and the variables that ORBENV

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -253,13 +254,16 @@ func cmdRun(e *env, c *command, p *parsedFlags) int {
 		Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
 		SysProcAttr: childSysProcAttr(),
 	}
-	return runForwardingSignals(cmd, e)
+	return runForwardingSignals(cmd, e, e.st.sessionsDir(r.Name))
 }
 
 // runForwardingSignals runs cmd, passing on the interrupts the client
 // gets. A client that is killed leaves cmd running: like OrbStack's, the
-// command lives in the machine, not in the client.
-func runForwardingSignals(cmd *exec.Cmd, e *env) int {
+// command lives in the machine, not in the client, until the machine
+// stops or is deleted, which ends the sessions noted in sessions. (A
+// client killed in the instant between starting cmd and noting its session
+// leaves cmd running after that.)
+func runForwardingSignals(cmd *exec.Cmd, e *env, sessions string) int {
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, fs.ErrPermission) {
 			fmt.Fprintf(e.stderr, "%s: permission denied\n", cmd.Args[0])
@@ -267,6 +271,10 @@ func runForwardingSignals(cmd *exec.Cmd, e *env) int {
 		}
 		fmt.Fprintf(e.stderr, "%s: %v\n", cmd.Args[0], err)
 		return 127
+	}
+	note := filepath.Join(sessions, strconv.Itoa(cmd.Process.Pid))
+	if os.MkdirAll(sessions, 0o755) == nil && os.WriteFile(note, nil, 0o644) == nil {
+		defer os.Remove(note)
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestParseRunFlags(t *testing.T) {
@@ -169,6 +170,15 @@ func TestRunKilledClient(t *testing.T) {
 	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "started\n" {
 		t.Fatalf("first line %q, %v", line, err)
 	}
+	// The client notes the command's session right after starting it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if ents, _ := os.ReadDir(filepath.Join(f.Dir, "machines", "m1", "sessions")); len(ents) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the client noted no session")
+		}
+	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	pid := pidOf(t, word)
@@ -178,7 +188,16 @@ func TestRunKilledClient(t *testing.T) {
 	if sid := statField(t, pid, 5); sid != strconv.Itoa(pid) {
 		t.Errorf("the command's session is %s, want its own (%d)", sid, pid)
 	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
+	// Deleting the machine ends what it still runs, as stopping it does.
+	ok(t, f, "delete", "-f", "m1")
+	// (An ended process whose parent does not reap it is a zombie, with
+	// no command line.)
+	for deadline := time.Now().Add(5 * time.Second); pidOf(t, word) != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatal("the command outlived its deleted machine")
+		}
+	}
 }
 
 // pidOf is the pid of the process whose command line holds word, or 0.

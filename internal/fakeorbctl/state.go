@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -241,6 +242,7 @@ func (s *store) byKey(key string) (*Record, error) {
 // does not survive a stop in OrbStack (CLI reference §1.10).
 func (s *store) setState(r *Record, state string) error {
 	if state == stateStopped && r.State != stateStopped {
+		s.endSessions(r.Name)
 		clearDir(filepath.Join(s.rootDir(r.Name), "tmp"))
 	}
 	r.State = state
@@ -371,6 +373,7 @@ func (s *store) logCall(args []string) error {
 // and returns a func that deletes it (to call after unlocking, so a large
 // tree does not hold the lock).
 func (s *store) removeMachine(r *Record) (func(), error) {
+	s.endSessions(r.Name)
 	trash := s.path("trash", r.Name+"-"+r.ID+"-"+newULID())
 	if err := os.Rename(s.machineDir(r.Name), trash); err != nil {
 		return nil, err
@@ -407,4 +410,20 @@ func byteCountSI(b int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %cB", float64(b)/float64(div), "kMGTPE"[exp])
+}
+
+// sessionsDir holds a file per session that `run` started in machine name,
+// named by its id (the pid of its leader).
+func (s *store) sessionsDir(name string) string { return s.path("machines", name, "sessions") }
+
+// endSessions kills every session run started in machine name: a machine
+// that stops or is deleted runs nothing any more.
+func (s *store) endSessions(name string) {
+	entries, _ := os.ReadDir(s.sessionsDir(name))
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && pid > 1 {
+			killSession(pid)
+		}
+		_ = os.Remove(filepath.Join(s.sessionsDir(name), e.Name()))
+	}
 }

@@ -17,3 +17,6 @@ func isTerminal(f *os.File) bool {
 // childSysProcAttr puts the command that "run" starts in a session of its
 // own, as OrbStack's SSH server does; it outlives a killed client.
 func childSysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
+
+// killSession ends the session whose leader is pid, all of it.
+func killSession(pid int) { _ = syscall.Kill(-pid, syscall.SIGKILL) }

@@ -13,3 +13,9 @@ func flock(*os.File) error { return errors.New("fakeorbctl: file locking needs L
 func isTerminal(*os.File) bool { return false }
 
 func childSysProcAttr() *syscall.SysProcAttr { return nil }
+
+func killSession(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		_ = p.Kill()
+	}
+}
