@@ -243,7 +243,7 @@ func TestLiveMachine(t *testing.T) {
 
 		code, _, errOut = run(t, d, name, backend.ExecRequest{Argv: []string{"no-such-program"}})
 		assert.Equal(t, 127, code, "a missing program is exit 127, like a shell")
-		assert.Contains(t, errOut, "Command not found")
+		assert.Contains(t, errOut, "no-such-program: not found", "the guard's shell names the missing program")
 
 		code, _, _ = run(t, d, name, backend.ExecRequest{Argv: []string{"sudo", "-n", "true"}})
 		assert.Equal(t, 0, code, "passwordless sudo for the default user")
