@@ -10,26 +10,6 @@ import (
 // ResultLimit bounds how much of each stream a [Result] keeps: 16 MiB.
 const ResultLimit = 16 << 20
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	buf bytes.Buffer
-	max int
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	n := len(p)
-	if len(p) >= t.max {
-		t.buf.Reset()
-		t.buf.Write(p[len(p)-t.max:])
-		return n, nil
-	}
-	if over := t.buf.Len() + len(p) - t.max; over > 0 {
-		t.buf.Next(over)
-	}
-	t.buf.Write(p)
-	return n, nil
-}
-
 // lockedWriter serializes the writes of both streams of one command to
 // writers that may be the same.
 type lockedWriter struct {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
+	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
 // VM is a machine leased to a test. Its methods are safe for concurrent use
@@ -90,7 +91,7 @@ func (vm *VM) exec(ctx context.Context, c Cmd) (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	stdout, stderr := &tailBuffer{max: ResultLimit}, &tailBuffer{max: ResultLimit}
+	stdout, stderr := &cmdrun.TailBuffer{Max: ResultLimit}, &cmdrun.TailBuffer{Max: ResultLimit}
 	outW, errW := []io.Writer{stdout}, []io.Writer{stderr}
 	var mu sync.Mutex // the caller's writers may be one
 	if c.stdout != nil {
@@ -121,7 +122,7 @@ func (vm *VM) exec(ctx context.Context, c Cmd) (*Result, error) {
 		w.Flush()
 	}
 	took := time.Since(start)
-	res := &Result{Stdout: stdout.buf.String(), Stderr: stderr.buf.String(), ExitCode: code, Duration: took}
+	res := &Result{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: code, Duration: took}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("run %s: stopped after %s: %w", c, took.Round(time.Millisecond), err)

@@ -95,7 +95,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	if len(c.Env) > 0 {
 		cmd.Env = append(os.Environ(), c.Env...)
 	}
-	stdout, stderr := &tailBuffer{max: limit}, &tailBuffer{max: limit}
+	stdout, stderr := &TailBuffer{Max: limit}, &TailBuffer{Max: limit}
 	cmd.Stdout, cmd.Stderr = tee(stdout, c.Stdout), tee(stderr, c.Stderr)
 
 	start := time.Now()
@@ -113,7 +113,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	return res, &CommandError{Args: c.Args, ExitCode: res.ExitCode, Stderr: tail(res.Stderr, StderrTail), Err: err}
 }
 
-func tee(buf *tailBuffer, w io.Writer) io.Writer {
+func tee(buf *TailBuffer, w io.Writer) io.Writer {
 	if w == nil {
 		return buf
 	}
@@ -127,24 +127,29 @@ func tail(b []byte, n int) string {
 	return string(b)
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
+// TailBuffer keeps the last Max bytes written to it. It is not safe for
+// concurrent use.
+type TailBuffer struct {
 	buf bytes.Buffer
-	max int
+	Max int
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *TailBuffer) Write(p []byte) (int, error) {
 	n := len(p)
-	if len(p) >= t.max {
+	if len(p) >= t.Max {
 		t.buf.Reset()
-		t.buf.Write(p[len(p)-t.max:])
+		t.buf.Write(p[len(p)-t.Max:])
 		return n, nil
 	}
-	if over := t.buf.Len() + len(p) - t.max; over > 0 {
+	if over := t.buf.Len() + len(p) - t.Max; over > 0 {
 		t.buf.Next(over)
 	}
 	t.buf.Write(p)
 	return n, nil
 }
 
-func (t *tailBuffer) Bytes() []byte { return bytes.Clone(t.buf.Bytes()) }
+// Bytes returns a copy of what the buffer keeps.
+func (t *TailBuffer) Bytes() []byte { return bytes.Clone(t.buf.Bytes()) }
+
+// String returns what the buffer keeps.
+func (t *TailBuffer) String() string { return t.buf.String() }

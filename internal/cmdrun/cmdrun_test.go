@@ -105,7 +105,7 @@ func TestTailBuffer(t *testing.T) {
 		{"many small writes", []string{"a", "b", "c", "d", "e", "f", "g"}, "cdefg"},
 	}
 	for _, tt := range tests {
-		b := &tailBuffer{max: 5}
+		b := &TailBuffer{Max: 5}
 		for _, w := range tt.writes {
 			if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
 				t.Errorf("%s: Write(%q) = %d, %v; want %d, nil", tt.reason, w, n, err, len(w))
