@@ -275,7 +275,9 @@ func (p *pool) take(c *config, tx *runstate.Tx, r runstate.Record, lock func(str
 			return nil, err
 		}
 	}
-	return &lease{p: p, rec: r, lock: lk, vm: &VM{name: r.Name, spec: c.spec, driver: p.d, logf: c.logf, addr: r.Addr}}, nil
+	vm := newVM(r.Name, c, p.d)
+	vm.addr, vm.shared = r.Addr, r.Role == runstate.RoleShared
+	return &lease{p: p, rec: r, lock: lk, vm: vm}, nil
 }
 
 // ready prepares a reused machine for its new test.

@@ -23,10 +23,27 @@ type VM struct {
 	driver backend.Driver
 	logf   func(format string, args ...any)
 
+	// What a boot waits for (Restart, Start): the spec's WithReady checks
+	// and the bounds of NewVM's waits.
+	checks        []Check
+	readyTimeout  time.Duration
+	createTimeout time.Duration
+	shared        bool // leased Shared: other tests use it at once
+
 	mu      sync.Mutex
 	addr    string
 	deleted bool
 	kept    bool
+	stopped bool   // by Stop, until Start
+	bootID  string // the last boot id read, "" before any
+}
+
+// newVM returns the VM for machine name, waiting on boots as c says.
+func newVM(name string, c *config, d backend.Driver) *VM {
+	return &VM{
+		name: name, spec: c.spec, driver: d, logf: c.logf,
+		checks: c.checks, readyTimeout: c.readyTimeout, createTimeout: c.createTimeout,
+	}
 }
 
 // Name returns the machine's name, such as "orbtest-3f9a1c2e-8b1d0f-a41c09".
@@ -89,6 +106,9 @@ func (vm *VM) Exec(ctx context.Context, c Cmd) (*Result, error) {
 func (vm *VM) exec(ctx context.Context, c Cmd) (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
+	}
+	if vm.isStopped() {
+		return nil, fmt.Errorf("run %s: %w", c, errStopped)
 	}
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
@@ -160,6 +180,9 @@ func (vm *VM) push(ctx context.Context, hostPath, guestPath string) error {
 	if _, err := os.Stat(hostPath); err != nil {
 		return fmt.Errorf("push: %w", err)
 	}
+	if vm.isStopped() {
+		return fmt.Errorf("push %q: %w", hostPath, errStopped)
+	}
 	if err := vm.driver.Push(ctx, vm.name, hostPath, guestPath); err != nil {
 		return fmt.Errorf("push %q to %q: %w", hostPath, guestPath, err)
 	}
@@ -177,6 +200,9 @@ func (vm *VM) errorf(format string, args ...any) error {
 func (vm *VM) Pull(ctx context.Context, guestPath, hostPath string) error {
 	if err := backend.CheckGuestFile(guestPath); err != nil {
 		return vm.errorf("pull %q: %w", guestPath, err)
+	}
+	if vm.isStopped() {
+		return vm.errorf("pull %q: %w", guestPath, errStopped)
 	}
 	if err := vm.driver.Pull(ctx, vm.name, guestPath, hostPath); err != nil {
 		return vm.errorf("pull %q to %q: %w", guestPath, hostPath, err)

@@ -224,27 +224,28 @@ func TestDriverLifecycleCalls(t *testing.T) {
 	for _, err := range []error{
 		d.Start(ctx, "orbtest-m1"),
 		d.Stop(ctx, "orbtest-m1"),
+		d.Restart(ctx, "orbtest-m1"),
 		d.Delete(ctx, "orbtest-m1"),
 	} {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	want := [][]string{{"start", "orbtest-m1"}, {"stop", "orbtest-m1"}, {"delete", "-f", "orbtest-m1"}}
+	want := [][]string{{"start", "orbtest-m1"}, {"stop", "orbtest-m1"}, {"restart", "orbtest-m1"}, {"delete", "-f", "orbtest-m1"}}
 	if d := diff(want, s.calls(t)); d != "" {
 		t.Errorf("calls %s", d)
 	}
-	for _, err := range []error{d.Start(ctx, ""), d.Stop(ctx, ""), d.Delete(ctx, "")} {
+	for _, err := range []error{d.Start(ctx, ""), d.Stop(ctx, ""), d.Restart(ctx, ""), d.Delete(ctx, "")} {
 		checkErr(t, "empty name", err, backend.ErrInvalid, "machine name is empty")
 	}
-	if got := len(s.calls(t)); got != 3 {
-		t.Errorf("empty names ran orbctl %d times", got-3)
+	if got := len(s.calls(t)); got != 4 {
+		t.Errorf("empty names ran orbctl %d times", got-4)
 	}
 }
 
 func TestDriverNotFound(t *testing.T) {
 	s := newStub(t)
-	for _, sub := range []string{"start", "stop", "delete", "info"} {
+	for _, sub := range []string{"start", "stop", "restart", "delete", "info"} {
 		s.respond(t, sub, "", "[-32098] machine not found: 'orbtest-gone'\n", 1)
 	}
 	d := New(s.path)
@@ -257,6 +258,7 @@ func TestDriverNotFound(t *testing.T) {
 	}{
 		{"start", d.Start(ctx, "orbtest-gone"), `orbctl start "orbtest-gone": `},
 		{"stop", d.Stop(ctx, "orbtest-gone"), `orbctl stop "orbtest-gone": `},
+		{"restart", d.Restart(ctx, "orbtest-gone"), `orbctl restart "orbtest-gone": `},
 		{"delete", d.Delete(ctx, "orbtest-gone"), `orbctl delete "orbtest-gone": `},
 		{"inspect", inspectErr, `orbctl info "orbtest-gone": `},
 	} {
