@@ -58,12 +58,23 @@ func (vm *VM) Backend() string { return vm.driver.Name() }
 
 // Address returns the address at which the host reaches the machine: its
 // IPv4 address, or on OrbStack NAME.orb.local when the backend reports no
-// address.
+// address. Other machines of the run reach it there too (on Incus they
+// share the bridge; on OrbStack, the machines' network), but an address
+// may change when the machine boots again: between machines, use
+// [VM.Hostname]. Address is "" while the machine is stopped.
 func (vm *VM) Address() string {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
 	return vm.addr
 }
+
+// Hostname returns the name other machines of the run resolve to this
+// machine's address, the one to give a peer in a test of several machines
+// (see [NewVMs]). The backend says it: on Incus NAME.incus, which the
+// bridge's DNS answers for its containers (the host does not resolve it
+// unless its resolver asks the bridge); on OrbStack NAME.orb.local, which
+// the Mac resolves too. It follows the machine across reboots.
+func (vm *VM) Hostname() string { return vm.driver.Hostname(vm.name) }
 
 // AttachCommand returns the command line a person runs to get a shell in
 // the machine, such as "incus exec NAME -- bash -l", for logs and for

@@ -357,3 +357,9 @@ func TestFakeRejectsBeforeRunning(t *testing.T) {
 	assert.ErrorIs(t, f.Clone(ctx, "orbtest-a", "b_c"), backend.ErrInvalid)
 	assert.Empty(t, f.calls(t), "bad input runs nothing")
 }
+
+func TestHostnameIsTheBridgesDNSName(t *testing.T) {
+	f := newFake(t, nil)
+	assert.Equal(t, "orbtest-a.incus", f.Hostname("orbtest-a"))
+	assert.Empty(t, f.calls(t), "Hostname runs nothing")
+}

@@ -505,3 +505,9 @@ func TestDriverInspectAddress(t *testing.T) {
 		t.Errorf("Inspect without ip4: Address = %q (%v), want NAME.orb.local", m.Address, err)
 	}
 }
+
+func TestHostnameIsOrbLocal(t *testing.T) {
+	if got := New("orbctl").Hostname("orbtest-m1"); got != "orbtest-m1.orb.local" {
+		t.Errorf("Hostname = %q, want the name OrbStack's DNS gives the machine", got)
+	}
+}
