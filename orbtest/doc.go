@@ -41,7 +41,12 @@
 // [Command], which sets the user, working directory, environment and
 // standard input. A command that exits non-zero returns its [Result] and an
 // [*ExitError]; the Must variants fail the test instead. [VM.Push] and
-// [VM.Pull] copy files; [VM.Address] is where the host reaches the machine.
+// [VM.Pull] copy files; [VM.Address] is where the host reaches the machine,
+// and [VM.Hostname] the name other machines of the run resolve to it.
+// [VM.Restart] reboots the machine and returns once it is on a new boot and
+// ready again (the built-in checks, then those of [WithReady]); [VM.Stop]
+// and [VM.Start] stop it and boot it again, and a command run while it is
+// stopped fails saying so.
 // Commands are never retried: only lifecycle calls (create, start, delete)
 // are, and only after failures the backend classifies as transient.
 //
@@ -79,6 +84,16 @@
 // run, and ORBTEST_MAX_CREATES (default 2) the creates in flight; tests
 // that wait are served first come, first served across the run's
 // processes, and each says in its log that it waits.
+//
+// [NewVMs] leases n machines of one spec together, all or none, so a test
+// never holds some while it waits for the rest:
+//
+//	nodes := orbtest.NewVMs(t, 3, orbtest.Debian("bookworm"))
+//	nodes[0].MustRun(t, "getent", "hosts", nodes[1].Hostname())
+//
+// A test that holds machines and calls NewVM again is served when the run
+// has room, and otherwise fails at once with advice rather than wait for
+// tests that may be waiting for it.
 //
 // Because machines boot from the template's disk, a process a setup step
 // starts in the background does not survive: install services as systemd

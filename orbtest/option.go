@@ -59,6 +59,7 @@ type config struct {
 	proxy         string         // ORBTEST_PACKAGE_PROXY
 	reaper        bool           // start the run's reaper with its pool
 	driver        backend.Driver // set by tests
+	holding       int            // machines the asking test holds already (NewVM, NewVMs)
 	errs          []error
 }
 
