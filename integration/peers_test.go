@@ -89,3 +89,54 @@ func TestNewVMsOverTheCapFailsAtOnce(t *testing.T) {
 	assert.Contains(t, msg, "1000 machines of debian:bookworm can never be leased at once: ORBTEST_MAX_VMS=")
 	assert.Contains(t, msg, "raise ORBTEST_MAX_VMS to 1000 or more")
 }
+
+func TestPartitionBetweenTwoOfThree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping test: -short skips real machines")
+	}
+	t.Parallel()
+	vms := orbtest.NewVMs(t, 3, base)
+	a, b, c := vms[0], vms[1], vms[2]
+	for _, vm := range vms {
+		servePeer(t, vm)
+	}
+	reaches := func(from, to *orbtest.VM) bool {
+		got, err := fetchName(t, from, to.Hostname())
+		return err == nil && got == to.Name()
+	}
+
+	require.NoError(t, a.Partition(t.Context(), b))
+	assert.False(t, reaches(a, b), "a reaches b across the partition")
+	assert.False(t, reaches(b, a), "b reaches a across the partition")
+	for _, pair := range [][2]*orbtest.VM{{c, a}, {c, b}, {a, c}, {b, c}} {
+		assert.True(t, reaches(pair[0], pair[1]), "%s does not reach %s: the third machine felt the partition", pair[0].Name(), pair[1].Name())
+	}
+	a.MustRun(t, "true") // orbtest's own commands still work
+
+	require.NoError(t, a.Heal(t.Context()))
+	assert.True(t, reaches(a, b), "healed, a still does not reach b")
+	assert.True(t, reaches(b, a), "healed, b still does not reach a")
+}
+
+func TestPartitionFromEveryone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping test: -short skips real machines")
+	}
+	t.Parallel()
+	vms := orbtest.NewVMs(t, 2, base)
+	a, b := vms[0], vms[1]
+	servePeer(t, a)
+	servePeer(t, b)
+	require.NoError(t, a.Partition(t.Context()))
+	_, err := fetchName(t, a, b.Hostname())
+	assert.Error(t, err, "a reaches b")
+	_, err = fetchName(t, b, a.Hostname())
+	assert.Error(t, err, "b reaches a")
+	got, err := fetchName(t, a, "127.0.0.1")
+	assert.NoError(t, err, "a does not reach itself")
+	assert.Equal(t, a.Name(), got)
+	require.NoError(t, a.Heal(t.Context()))
+	got, err = fetchName(t, a, b.Hostname())
+	assert.NoError(t, err)
+	assert.Equal(t, b.Name(), got)
+}

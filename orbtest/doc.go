@@ -95,6 +95,14 @@
 // has room, and otherwise fails at once with advice rather than wait for
 // tests that may be waiting for it.
 //
+// [VM.Partition] cuts the traffic between a machine and its peers, both
+// ways, with iproute2 routing rules in the guests, and [VM.Heal] restores
+// it; the pool's reset undoes a partition a test leaves behind:
+//
+//	require.NoError(t, nodes[0].Partition(t.Context(), nodes[1]))
+//	// nodes[0] and nodes[1] no longer reach each other; nodes[2] reaches both
+//	require.NoError(t, nodes[0].Heal(t.Context()))
+//
 // Because machines boot from the template's disk, a process a setup step
 // starts in the background does not survive: install services as systemd
 // units (systemctl enable --now).

@@ -36,6 +36,7 @@ type VM struct {
 	kept    bool
 	stopped bool   // by Stop, until Start
 	bootID  string // the last boot id read, "" before any
+	cuts    []cut  // rules Partition added, for Heal
 }
 
 // newVM returns the VM for machine name, waiting on boots as c says.
