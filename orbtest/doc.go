@@ -116,8 +116,12 @@
 // whether the run passed, panicked, timed out or was killed. No TestMain is
 // needed. Set ORBTEST_KEEP=failed (or [WithKeep]) to keep the machine of a
 // failed test; the log then says how to get a shell in it and how to
-// delete it. Machine names carry the run: orbtest-RUN-SPEC-RANDOM, where
-// RUN is [RunID].
+// delete it. With go test -artifacts, each machine of a failed test
+// leaves its journal of the boot, the status of its failed units, its
+// console log (where the backend keeps one) and the commands the test ran,
+// with exit codes and durations, in t.ArtifactDir()/NAME, and the log says
+// where; without -artifacts nothing is written. Machine names carry the
+// run: orbtest-RUN-SPEC-RANDOM, where RUN is [RunID].
 //
 // # Backends and requirements
 //

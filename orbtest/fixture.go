@@ -84,6 +84,11 @@ func newVMs(t testing.TB, n int, opts []Option) []*VM {
 	t.Cleanup(func() {
 		t.Helper()
 		for _, l := range ls {
+			if c.artifacts && t.Failed() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), teardownTimeout)
+				l.vm.saveArtifacts(t, ctx)
+				cancel()
+			}
 			l.vm.teardown(t, c.keep, l)
 		}
 		if held.Add(-int64(len(ls))) == 0 {

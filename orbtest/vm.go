@@ -37,6 +37,7 @@ type VM struct {
 	stopped bool   // by Stop, until Start
 	bootID  string // the last boot id read, "" before any
 	cuts    []cut  // rules Partition added, for Heal
+	history []ran  // the commands the test ran, for artifacts
 }
 
 // newVM returns the VM for machine name, waiting on boots as c says.
@@ -105,7 +106,9 @@ func (vm *VM) lookupAddress(ctx context.Context) (string, error) {
 // run at all, a nil Result and an error that says why. A command is never
 // retried.
 func (vm *VM) Exec(ctx context.Context, c Cmd) (*Result, error) {
+	t0 := time.Now()
 	res, err := vm.exec(ctx, c)
+	vm.note(c, res, err, time.Since(t0))
 	var xe *ExitError
 	if err != nil && !errors.As(err, &xe) {
 		return nil, vm.errorf("%w", err)
