@@ -54,7 +54,7 @@ func (p *pool) acquire(ctx context.Context, c *config, n int) ([]*lease, error) 
 			return ls, p.prepareAll(ctx, c, ls, pl)
 		}
 		if c.holding > 0 {
-			return nil, fmt.Errorf("orbtest: the test holds %d machine(s) already and the run has no room for %d more of %s now (%d of %d in use, ORBTEST_MAX_VMS): "+
+			return nil, fmt.Errorf("orbtest: the test holds %d pool or Fresh machine(s) already and the run has no room for %d more of %s now (%d of %d in use, ORBTEST_MAX_VMS): "+
 				"a test that waits while it holds machines can wait forever for tests that do the same. Lease a test's machines of one spec together with NewVMs(t, n, ...), "+
 				"or raise ORBTEST_MAX_VMS to the machines all parallel tests hold at once",
 				c.holding, n, c.spec, pl.inUse, p.max)

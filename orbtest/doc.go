@@ -91,7 +91,7 @@
 //	nodes := orbtest.NewVMs(t, 3, orbtest.Debian("bookworm"))
 //	nodes[0].MustRun(t, "getent", "hosts", nodes[1].Hostname())
 //
-// A test that holds machines and calls NewVM again is served when the run
+// A test that holds pool or Fresh machines and calls NewVM again is served when the run
 // has room, and otherwise fails at once with advice rather than wait for
 // tests that may be waiting for it.
 //

@@ -44,11 +44,13 @@ func NewVM(t testing.TB, opts ...Option) *VM {
 // once, naming the cap; n below 1 and [Shared] (one machine for all) are
 // errors.
 //
-// A test that holds machines and asks for more (a second NewVM, say, for
-// a machine of another spec) gets them when the run has them free or room
-// to create them; when it would have to wait, it fails at once with advice
-// instead, since tests waiting while holding machines can wait for each
-// other forever. Lease a test's machines of one spec together with NewVMs.
+// A test that holds pool or Fresh machines and asks for more (a second
+// NewVM, say, for a machine of another spec) gets them when the run has
+// them free or room to create them; when it would have to wait, it fails
+// at once with advice instead, since tests waiting while holding machines
+// can wait for each other forever. Lease a test's machines of one spec
+// together with NewVMs. A [Shared] machine, which keeps no test from
+// using it, does not count.
 func NewVMs(t testing.TB, n int, opts ...Option) []*VM {
 	t.Helper()
 	return newVMs(t, n, opts)
@@ -80,6 +82,10 @@ func newVMs(t testing.TB, n int, opts []Option) []*VM {
 	}
 	held := holdings(t)
 	c.holding = int(held.Load())
+	exclusive := int64(n) // a Shared lease keeps no one else from the machine
+	if c.mode == modeShared {
+		exclusive = 0
+	}
 	var ls []*lease
 	t.Cleanup(func() {
 		t.Helper()
@@ -91,7 +97,7 @@ func newVMs(t testing.TB, n int, opts []Option) []*VM {
 			}
 			l.vm.teardown(t, c.keep, l)
 		}
-		if held.Add(-int64(len(ls))) == 0 {
+		if ls != nil && held.Add(-exclusive) == 0 {
 			holders.CompareAndDelete(t, held)
 		}
 	})
@@ -101,7 +107,7 @@ func newVMs(t testing.TB, n int, opts []Option) []*VM {
 		ls = nil
 		t.Fatal(err)
 	}
-	held.Add(int64(len(ls)))
+	held.Add(exclusive)
 	vms := make([]*VM, len(ls))
 	for i, l := range ls {
 		vms[i] = l.vm

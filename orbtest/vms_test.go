@@ -76,7 +76,7 @@ func TestASecondNewVMThatWouldWaitFailsAtOnce(t *testing.T) {
 	})
 	assert.True(t, ft.Failed())
 	assert.Less(t, time.Since(start), 10*time.Second, "the second NewVM waited")
-	assert.Contains(t, ft.log(), "the test holds 1 machine(s) already and the run has no room for 1 more of debian:bookworm now (1 of 1 in use, ORBTEST_MAX_VMS)")
+	assert.Contains(t, ft.log(), "the test holds 1 pool or Fresh machine(s) already and the run has no room for 1 more of debian:bookworm now (1 of 1 in use, ORBTEST_MAX_VMS)")
 	assert.Contains(t, ft.log(), "NewVMs(t, n, ...)")
 
 	// With room, a second NewVM is served, and the count of what a test
@@ -189,4 +189,35 @@ func nextIndex(s []string, v string, after int) int {
 
 func sameSet(a, b []string) bool {
 	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
+
+func TestAShareMachineHeldDoesNotStopATestFromWaiting(t *testing.T) {
+	t.Setenv("ORBTEST_MAX_VMS", "2")
+	d := newCloningDriver()
+	run := sharedRun(t, d)
+	hold := newFakeTB()
+	release := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hold.run(func(tb testing.TB) { NewVM(tb, Debian("bookworm"), run); <-release })
+	}()
+	require.Eventually(t, func() bool { return d.Calls("snapshot") == 1 }, 5*time.Second, time.Millisecond)
+
+	ft := newFakeTB()
+	got := make(chan string, 1)
+	go ft.run(func(tb testing.TB) {
+		NewVM(tb, Ubuntu("24.04"), Shared(), run) // the second of two machines
+		got <- NewVM(tb, Debian("bookworm"), run).Name()
+	})
+	require.Eventually(t, func() bool { return strings.Contains(ft.log(), "waiting for a machine of debian:bookworm") }, 10*time.Second, time.Millisecond)
+	close(release)
+	<-done
+	select {
+	case name := <-got:
+		assert.NotEmpty(t, name)
+	case <-time.After(time.Minute):
+		t.Fatal("the waiting test never got the machine released")
+	}
+	assert.False(t, ft.Failed(), ft.log())
 }
