@@ -206,10 +206,14 @@ func TestAShareMachineHeldDoesNotStopATestFromWaiting(t *testing.T) {
 
 	ft := newFakeTB()
 	got := make(chan string, 1)
-	go ft.run(func(tb testing.TB) {
-		NewVM(tb, Ubuntu("24.04"), Shared(), run) // the second of two machines
-		got <- NewVM(tb, Debian("bookworm"), run).Name()
-	})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished) // its cleanup writes into the run's directory
+		ft.run(func(tb testing.TB) {
+			NewVM(tb, Ubuntu("24.04"), Shared(), run) // the second of two machines
+			got <- NewVM(tb, Debian("bookworm"), run).Name()
+		})
+	}()
 	require.Eventually(t, func() bool { return strings.Contains(ft.log(), "waiting for a machine of debian:bookworm") }, 10*time.Second, time.Millisecond)
 	close(release)
 	<-done
@@ -219,5 +223,6 @@ func TestAShareMachineHeldDoesNotStopATestFromWaiting(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the waiting test never got the machine released")
 	}
+	<-finished
 	assert.False(t, ft.Failed(), ft.log())
 }
