@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -225,4 +226,64 @@ func TestAShareMachineHeldDoesNotStopATestFromWaiting(t *testing.T) {
 	}
 	<-finished
 	assert.False(t, ft.Failed(), ft.log())
+}
+
+// TestMixedRequestsAcrossProcesses runs three processes of one run at a
+// cap of 3, each with tests asking for 1, 2 and 3 machines. Every test
+// finishes; the lease log never shows more than 3 machines held at once,
+// and each request's machines are acquired in one step, so no test held
+// part of a request while it waited for the rest.
+func TestMixedRequestsAcrossProcesses(t *testing.T) {
+	tg := fakeTarget(t)
+	owner := exec.Command("sleep", "600") // plays the go command
+	require.NoError(t, owner.Start())
+	t.Cleanup(func() { _ = owner.Process.Kill(); _ = owner.Wait() })
+	run, state := newRunID(), t.TempDir()
+	env := []string{"ORBTEST_MAX_VMS=3", fmt.Sprintf("ORBTEST_RUN_OWNER=%d", owner.Process.Pid), "ORBTEST_TEST_N=9"}
+	children := []*child{
+		startChild(t, tg, "mixed", run, state, env...),
+		startChild(t, tg, "mixed", run, state, env...),
+		startChild(t, tg, "mixed", run, state, env...),
+	}
+	var requests [][]string
+	waited := false
+	for _, c := range children {
+		require.Equal(t, 0, c.wait(), c.out.String())
+		waited = waited || strings.Contains(c.out.String(), "waiting for")
+		for _, line := range strings.Split(c.out.String(), "\n") {
+			if _, list, ok := strings.Cut(line, "request "); ok {
+				requests = append(requests, strings.Split(strings.TrimSpace(list), ","))
+			}
+		}
+	}
+	require.Len(t, requests, 27, "every test of every process reported its machines")
+	assert.True(t, waited, "no test ever waited: the cap did not bind")
+
+	held, peak := map[string]bool{}, 0
+	for _, e := range leaseEvents(t, state, run) { // also: no machine held twice
+		switch e.event {
+		case "acquire":
+			held[e.machine] = true
+		case "release":
+			delete(held, e.machine)
+		}
+		peak = max(peak, len(held))
+	}
+	assert.LessOrEqual(t, peak, 3, "ORBTEST_MAX_VMS=3 across the run's processes")
+
+	acquired := acquireLines(t, filepath.Join(state, "runs", run, "leases.log"))
+	for _, names := range requests {
+		found := false
+		for j := slices.Index(acquired, names[0]); j >= 0; j = nextIndex(acquired, names[0], j) {
+			if j+len(names) <= len(acquired) && sameSet(acquired[j:j+len(names)], names) {
+				found = true
+				break
+			}
+		}
+		assert.True(t, found, "the machines %q were not acquired in one step", names)
+	}
+
+	require.NoError(t, owner.Process.Kill())
+	_ = owner.Wait()
+	waitGone(t, tg, run, state)
 }
