@@ -82,6 +82,20 @@ func TestChildProcess(t *testing.T) {
 				time.Sleep(hold)
 			})
 		}
+	case "mixed": // ORBTEST_TEST_N tests asking for 1, 2 and 3 machines in turn
+		n, _ := strconv.Atoi(os.Getenv("ORBTEST_TEST_N"))
+		for i := range n {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				var names []string
+				for _, vm := range NewVMs(t, i%3+1, spec) {
+					vm.MustRun(t, "true")
+					names = append(names, vm.Name())
+				}
+				t.Logf("request %s", strings.Join(names, ","))
+				time.Sleep(20 * time.Millisecond)
+			})
+		}
 	default:
 		t.Fatalf("unknown scenario %q", scenario)
 	}
@@ -165,7 +179,7 @@ func startChild(t *testing.T, tg crashTarget, scenario, run, state string, extra
 	}
 	c := &child{run: run, state: state, ready: filepath.Join(t.TempDir(), "ready")}
 	args := []string{"-test.run=^TestChildProcess$", "-test.v"}
-	if scenario == "parallel" {
+	if scenario == "parallel" || scenario == "mixed" {
 		args = append(args, "-test.parallel=4") // whatever GOMAXPROCS is
 	}
 	if scenario == "timeout" {

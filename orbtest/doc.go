@@ -41,7 +41,12 @@
 // [Command], which sets the user, working directory, environment and
 // standard input. A command that exits non-zero returns its [Result] and an
 // [*ExitError]; the Must variants fail the test instead. [VM.Push] and
-// [VM.Pull] copy files; [VM.Address] is where the host reaches the machine.
+// [VM.Pull] copy files; [VM.Address] is where the host reaches the machine,
+// and [VM.Hostname] the name other machines of the run resolve to it.
+// [VM.Restart] reboots the machine and returns once it is on a new boot and
+// ready again (the built-in checks, then those of [WithReady]); [VM.Stop]
+// and [VM.Start] stop it and boot it again, and a command run while it is
+// stopped fails saying so.
 // Commands are never retried: only lifecycle calls (create, start, delete)
 // are, and only after failures the backend classifies as transient.
 //
@@ -80,6 +85,24 @@
 // that wait are served first come, first served across the run's
 // processes, and each says in its log that it waits.
 //
+// [NewVMs] leases n machines of one spec together, all or none, so a test
+// never holds some while it waits for the rest:
+//
+//	nodes := orbtest.NewVMs(t, 3, orbtest.Debian("bookworm"))
+//	nodes[0].MustRun(t, "getent", "hosts", nodes[1].Hostname())
+//
+// A test that holds pool or Fresh machines and calls NewVM again is served when the run
+// has room, and otherwise fails at once with advice rather than wait for
+// tests that may be waiting for it.
+//
+// [VM.Partition] cuts the traffic between a machine and its peers, both
+// ways, with iproute2 routing rules in the guests, and [VM.Heal] restores
+// it; the pool's reset undoes a partition a test leaves behind:
+//
+//	require.NoError(t, nodes[0].Partition(t.Context(), nodes[1]))
+//	// nodes[0] and nodes[1] no longer reach each other; nodes[2] reaches both
+//	require.NoError(t, nodes[0].Heal(t.Context()))
+//
 // Because machines boot from the template's disk, a process a setup step
 // starts in the background does not survive: install services as systemd
 // units (systemctl enable --now).
@@ -93,8 +116,12 @@
 // whether the run passed, panicked, timed out or was killed. No TestMain is
 // needed. Set ORBTEST_KEEP=failed (or [WithKeep]) to keep the machine of a
 // failed test; the log then says how to get a shell in it and how to
-// delete it. Machine names carry the run: orbtest-RUN-SPEC-RANDOM, where
-// RUN is [RunID].
+// delete it. With go test -artifacts, each machine of a failed test
+// leaves its journal of the boot, the status of its failed units, its
+// console log (where the backend keeps one) and the commands the test ran,
+// with exit codes and durations, in t.ArtifactDir()/NAME, and the log says
+// where; without -artifacts nothing is written. Machine names carry the
+// run: orbtest-RUN-SPEC-RANDOM, where RUN is [RunID].
 //
 // # Backends and requirements
 //

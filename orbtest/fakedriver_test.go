@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ type memMachine struct {
 	name  string
 	spec  backend.Spec
 	state backend.State
+	boot  int // incremented at each boot: the boot id is "boot-N"
 	execs int
 	files map[string][]byte
 }
@@ -129,7 +131,7 @@ func (d *memDriver) Create(ctx context.Context, name string, spec backend.Spec) 
 		d.mu.Unlock()
 		return fmt.Errorf("create %q: %w", name, backend.ErrExists)
 	}
-	d.machines[name] = &memMachine{name: name, spec: spec, state: backend.StateRunning, files: map[string][]byte{}}
+	d.machines[name] = &memMachine{name: name, spec: spec, state: backend.StateRunning, boot: 1, files: map[string][]byte{}}
 	d.count()
 	hang := d.createHang > 0
 	if hang {
@@ -175,6 +177,9 @@ func (d *memDriver) setState(op, name string, s backend.State) error {
 	if err != nil {
 		return err
 	}
+	if s == backend.StateRunning && m.state != backend.StateRunning {
+		m.boot++
+	}
 	m.state = s
 	return nil
 }
@@ -186,6 +191,25 @@ func (d *memDriver) Start(_ context.Context, name string) error {
 func (d *memDriver) Stop(_ context.Context, name string) error {
 	return d.setState("stop", name, backend.StateStopped)
 }
+
+// Restart reboots a running machine; a stopped one is an error, as in
+// Incus.
+func (d *memDriver) Restart(_ context.Context, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("restart", name)
+	m, err := d.get(name)
+	if err != nil {
+		return err
+	}
+	if m.state != backend.StateRunning {
+		return fmt.Errorf("restart %q: machine is %s: %w", name, m.state, backend.ErrInvalid)
+	}
+	m.boot++
+	return nil
+}
+
+func (d *memDriver) Hostname(name string) string { return name + ".mem" }
 
 func (d *memDriver) Delete(_ context.Context, name string) error {
 	d.mu.Lock()
@@ -238,7 +262,12 @@ func (d *memDriver) Exec(_ context.Context, name string, req backend.ExecRequest
 	}
 	m.execs++
 	hook := d.exec
+	boot := m.boot
 	d.mu.Unlock()
+	if slices.Equal(req.Argv, []string{"cat", bootIDPath}) {
+		fmt.Fprintf(req.Stdout, "boot-%d\n", boot)
+		return 0, nil
+	}
 	if req.Stdin != nil {
 		_, _ = io.Copy(io.Discard, req.Stdin)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -29,7 +31,41 @@ import (
 // skips every Cleanup.
 func NewVM(t testing.TB, opts ...Option) *VM {
 	t.Helper()
+	return newVMs(t, 1, opts)[0]
+}
+
+// NewVMs returns n distinct, ready machines of one spec for the test,
+// leased together: all n or none, so that tests that need several machines
+// never hold some while they wait for the rest (and never wait for each
+// other). Waiting is first come, first served, as for [NewVM], and
+// otherwise NewVMs is n NewVMs: the machines are made ready side by side,
+// their [VM.Hostname]s resolve from each other, and they are reset or
+// deleted when the test ends. n above ORBTEST_MAX_VMS fails the test at
+// once, naming the cap; n below 1 and [Shared] (one machine for all) are
+// errors.
+//
+// A test that holds pool or Fresh machines and asks for more (a second
+// NewVM, say, for a machine of another spec) gets them when the run has
+// them free or room to create them; when it would have to wait, it fails
+// at once with advice instead, since tests waiting while holding machines
+// can wait for each other forever. Lease a test's machines of one spec
+// together with NewVMs. A [Shared] machine, which keeps no test from
+// using it, does not count.
+func NewVMs(t testing.TB, n int, opts ...Option) []*VM {
+	t.Helper()
+	return newVMs(t, n, opts)
+}
+
+// newVMs is NewVM and NewVMs: n machines for t, released when t ends.
+func newVMs(t testing.TB, n int, opts []Option) []*VM {
+	t.Helper()
 	c, err := newConfig(append([]Option{WithLogf(outputLogf(t))}, opts...))
+	if err == nil && n < 1 {
+		err = fmt.Errorf("NewVMs(t, %d): n must be at least 1", n)
+	}
+	if err == nil && n > 1 && c.mode == modeShared {
+		err = fmt.Errorf("NewVMs(t, %d, Shared()): a Shared machine is one machine for every test; lease several from the pool or Fresh", n)
+	}
 	if err != nil {
 		t.Fatalf("orbtest: %v", err)
 	}
@@ -44,19 +80,47 @@ func NewVM(t testing.TB, opts ...Option) *VM {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var l *lease
+	held := holdings(t)
+	c.holding = int(held.Load())
+	exclusive := int64(n) // a Shared lease keeps no one else from the machine
+	if c.mode == modeShared {
+		exclusive = 0
+	}
+	var ls []*lease
 	t.Cleanup(func() {
 		t.Helper()
-		if l != nil {
+		for _, l := range ls {
+			if c.artifacts && t.Failed() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), teardownTimeout)
+				l.vm.saveArtifacts(t, ctx)
+				cancel()
+			}
 			l.vm.teardown(t, c.keep, l)
+		}
+		if ls != nil && held.Add(-exclusive) == 0 {
+			holders.CompareAndDelete(t, held)
 		}
 	})
 	ctx, cancel := budget(t)
 	defer cancel()
-	if l, err = p.acquire(ctx, c); err != nil {
+	if ls, err = p.acquire(ctx, c, n); err != nil {
+		ls = nil
 		t.Fatal(err)
 	}
-	return l.vm
+	held.Add(exclusive)
+	vms := make([]*VM, len(ls))
+	for i, l := range ls {
+		vms[i] = l.vm
+	}
+	return vms
+}
+
+// holders counts, per test, the machines it holds.
+var holders sync.Map // testing.TB -> *atomic.Int64
+
+func holdings(t testing.TB) *atomic.Int64 {
+	v, _ := holders.LoadOrStore(t, new(atomic.Int64))
+	return v.(*atomic.Int64)
 }
 
 // teardown hands the machine back when its test ends: deleted, reset for

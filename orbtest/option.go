@@ -59,6 +59,8 @@ type config struct {
 	proxy         string         // ORBTEST_PACKAGE_PROXY
 	reaper        bool           // start the run's reaper with its pool
 	driver        backend.Driver // set by tests
+	holding       int            // machines the asking test holds already (NewVM, NewVMs)
+	artifacts     bool           // go test -artifacts: a failed test's machines leave diagnostics
 	errs          []error
 }
 
@@ -73,6 +75,7 @@ func defaultConfig() *config {
 		runID:         RunID(),
 		reaper:        !env.Bool(env.NoReaper),
 		proxy:         env.Get(env.Proxy),
+		artifacts:     artifactsFlag(),
 	}
 }
 
@@ -160,6 +163,10 @@ func WithLogf(logf func(format string, args ...any)) Option {
 
 // withDriver makes StartVM use d instead of selecting a backend. Tests only.
 func withDriver(d backend.Driver) Option { return optionFunc(func(c *config) { c.driver = d }) }
+
+// withArtifacts says whether failed tests save artifacts, as -artifacts
+// does. Tests only.
+func withArtifacts(on bool) Option { return optionFunc(func(c *config) { c.artifacts = on }) }
 
 // withRun puts the pool's state in stateDir under run ID id, and starts no
 // reaper. Tests only.

@@ -1,6 +1,7 @@
 package orbtest
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/orbtest/go-orbtest/internal/runstate"
@@ -31,7 +32,8 @@ func (a action) String() string {
 type request struct {
 	key   string        // pool key of the spec
 	role  runstate.Role // pool, fresh or shared
-	ahead int           // tests of the run waiting longer for the same key and role
+	n     int           // machines wanted together; 0 means 1
+	ahead int           // machines that tests of the run waiting longer want, of the same key and role
 	max   int           // ORBTEST_MAX_VMS
 }
 
@@ -102,6 +104,46 @@ func decide(req request, ms []machine) decision {
 	}
 	d.action = actCreate
 	return d
+}
+
+// plan is decideAll's answer to a request of n machines: n decisions that
+// give it all of them, or none when it waits.
+type plan struct {
+	steps []decision // in order; nil: wait
+	inUse int        // machines that count against max, before the plan
+}
+
+// decideAll chooses req.n machines at once, all or nothing: it asks decide
+// n times, each time over the run's machines as the steps before left them
+// (a machine chosen is no longer free, a machine to create counts against
+// the cap, an evicted one is gone). When any step must wait, the request
+// waits whole and takes nothing, so a test never holds part of what it
+// needs while it waits for the rest.
+func decideAll(req request, ms []machine) plan {
+	p := plan{inUse: alive(ms)}
+	ms = slices.Clone(ms)
+	for i := range max(req.n, 1) {
+		d := decide(req, ms)
+		switch d.action {
+		case actWait:
+			return plan{inUse: p.inUse}
+		case actReuse, actReclaim:
+			for j := range ms {
+				if ms[j].Name == d.use {
+					ms[j].free, ms[j].shared = false, false
+				}
+			}
+		case actCreate:
+			if d.evict != "" {
+				ms = slices.DeleteFunc(ms, func(m machine) bool { return m.Name == d.evict })
+			}
+			ms = append(ms, machine{Record: runstate.Record{
+				Name: fmt.Sprintf("planned-%d", i), Key: req.key, Role: req.role, State: runstate.StateCreating,
+			}})
+		}
+		p.steps = append(p.steps, d)
+	}
+	return p
 }
 
 // evictable returns a machine that no one holds and that req cannot use as

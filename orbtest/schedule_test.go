@@ -87,3 +87,55 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestDecideAll(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	rec := func(name, key string, state runstate.State, age int) runstate.Record {
+		return runstate.Record{Name: name, Key: key, Role: runstate.RolePool, State: state, Updated: t0.Add(-time.Duration(age) * time.Second)}
+	}
+	free := func(r runstate.Record) machine { return machine{Record: r, free: true, shared: true} }
+	held := func(r runstate.Record) machine { return machine{Record: r} }
+	idle, leased := runstate.StateIdle, runstate.StateLeased
+	req := func(n, ahead, max int) request {
+		return request{key: "k", role: runstate.RolePool, n: n, ahead: ahead, max: max}
+	}
+	reuse := func(name string, inUse int) decision { return decision{action: actReuse, use: name, inUse: inUse} }
+	create := func(evict string, inUse int) decision { return decision{action: actCreate, evict: evict, inUse: inUse} }
+	for _, tc := range []struct {
+		name string
+		req  request
+		ms   []machine
+		want plan
+	}{
+		{"n of 0 is one machine", req(0, 0, 4), nil, plan{steps: []decision{create("", 0)}}},
+		{"empty run: create all three", req(3, 0, 4), nil,
+			plan{steps: []decision{create("", 0), create("", 1), create("", 2)}}},
+		{"three at a cap of three fit exactly", req(3, 0, 3), nil,
+			plan{steps: []decision{create("", 0), create("", 1), create("", 2)}}},
+		{"reuse the free machines first, then create", req(3, 0, 4),
+			[]machine{free(rec("a", "k", idle, 0)), held(rec("b", "k", leased, 0)), free(rec("c", "k", idle, 0))},
+			plan{steps: []decision{reuse("a", 3), reuse("c", 3), create("", 3)}, inUse: 3}},
+		{"two wanted, room for one: take nothing and wait", req(2, 0, 2),
+			[]machine{held(rec("a", "k", leased, 0))},
+			plan{inUse: 1}},
+		{"two wanted, one free and no room: wait holding nothing", req(2, 0, 1),
+			[]machine{free(rec("a", "k", idle, 0))},
+			plan{inUse: 1}},
+		{"at the cap, evict idle machines of other keys, oldest first", req(2, 0, 3),
+			[]machine{free(rec("x", "other", idle, 5)), free(rec("y", "other", idle, 9)), held(rec("a", "k", leased, 0))},
+			plan{steps: []decision{create("y", 3), create("x", 3)}, inUse: 3}},
+		{"the machines of a test ahead are skipped; the request waits for room", req(2, 1, 2),
+			[]machine{free(rec("a", "k", idle, 0)), free(rec("b", "k", idle, 0))},
+			plan{inUse: 2}},
+		{"a test ahead wanting two leaves the third free machine, but no room for a fourth", req(2, 2, 3),
+			[]machine{free(rec("a", "k", idle, 0)), free(rec("b", "k", idle, 0)), free(rec("c", "k", idle, 0))},
+			plan{inUse: 3}},
+		{"a test ahead wanting two leaves the third free machine and room for one", req(2, 2, 4),
+			[]machine{free(rec("a", "k", idle, 0)), free(rec("b", "k", idle, 0)), free(rec("c", "k", idle, 0))},
+			plan{steps: []decision{reuse("c", 3), create("", 3)}, inUse: 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, decideAll(tc.req, tc.ms))
+		})
+	}
+}

@@ -34,7 +34,7 @@ func StartVM(ctx context.Context, opts ...Option) (*VM, error) {
 	if err != nil {
 		return nil, err
 	}
-	vm := &VM{name: machineName(c.spec), spec: c.spec, driver: d, logf: c.logf}
+	vm := newVM(machineName(c.spec), c, d)
 	if err := vm.start(ctx, c); err != nil {
 		err = vm.errorf("%w", err)
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)

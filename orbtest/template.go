@@ -179,7 +179,7 @@ func (p *pool) boot(ctx context.Context, c *config, vm *VM) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	vm.mu.Lock()
-	vm.addr = ""
+	vm.addr, vm.stopped = "", false
 	vm.mu.Unlock()
 	return vm.waitAll(ctx, c.createTimeout, builtinChecks(vm.spec))
 }

@@ -24,10 +24,29 @@ type VM struct {
 	driver backend.Driver
 	logf   func(format string, args ...any)
 
+	// What a boot waits for (Restart, Start): the spec's WithReady checks
+	// and the bounds of NewVM's waits.
+	checks        []Check
+	readyTimeout  time.Duration
+	createTimeout time.Duration
+	shared        bool // leased Shared: other tests use it at once
+
 	mu      sync.Mutex
 	addr    string
 	deleted bool
 	kept    bool
+	stopped bool   // by Stop, until Start
+	bootID  string // the last boot id read, "" before any
+	cuts    []cut  // rules Partition added, for Heal
+	history []ran  // the commands the test ran, for artifacts
+}
+
+// newVM returns the VM for machine name, waiting on boots as c says.
+func newVM(name string, c *config, d backend.Driver) *VM {
+	return &VM{
+		name: name, spec: c.spec, driver: d, logf: c.logf,
+		checks: c.checks, readyTimeout: c.readyTimeout, createTimeout: c.createTimeout,
+	}
 }
 
 // Name returns the machine's name, such as "orbtest-3f9a1c2e-8b1d0f-a41c09".
@@ -42,12 +61,23 @@ func (vm *VM) Backend() string { return vm.driver.Name() }
 
 // Address returns the address at which the host reaches the machine: its
 // IPv4 address, or on OrbStack NAME.orb.local when the backend reports no
-// address.
+// address. Other machines of the run reach it there too (on Incus they
+// share the bridge; on OrbStack, the machines' network), but an address
+// may change when the machine boots again: between machines, use
+// [VM.Hostname]. Address is "" while the machine is stopped.
 func (vm *VM) Address() string {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
 	return vm.addr
 }
+
+// Hostname returns the name other machines of the run resolve to this
+// machine's address, the one to give a peer in a test of several machines
+// (see [NewVMs]). The backend says it: on Incus NAME.incus, which the
+// bridge's DNS answers for its containers (the host does not resolve it
+// unless its resolver asks the bridge); on OrbStack NAME.orb.local, which
+// the Mac resolves too. It follows the machine across reboots.
+func (vm *VM) Hostname() string { return vm.driver.Hostname(vm.name) }
 
 // AttachCommand returns the command line a person runs to get a shell in
 // the machine, such as "incus exec NAME -- bash -l", for logs and for
@@ -77,7 +107,9 @@ func (vm *VM) lookupAddress(ctx context.Context) (string, error) {
 // run at all, a nil Result and an error that says why. A command is never
 // retried.
 func (vm *VM) Exec(ctx context.Context, c Cmd) (*Result, error) {
+	t0 := time.Now()
 	res, err := vm.exec(ctx, c)
+	vm.note(c, res, err, time.Since(t0))
 	var xe *ExitError
 	if err != nil && !errors.As(err, &xe) {
 		return nil, vm.errorf("%w", err)
@@ -90,6 +122,9 @@ func (vm *VM) Exec(ctx context.Context, c Cmd) (*Result, error) {
 func (vm *VM) exec(ctx context.Context, c Cmd) (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
+	}
+	if vm.isStopped() {
+		return nil, fmt.Errorf("run %s: %w", c, errStopped)
 	}
 	stdout, stderr := &cmdrun.TailBuffer{Max: ResultLimit}, &cmdrun.TailBuffer{Max: ResultLimit}
 	outW, errW := []io.Writer{stdout}, []io.Writer{stderr}
@@ -189,6 +224,9 @@ func (vm *VM) push(ctx context.Context, hostPath, guestPath string) error {
 	if _, err := os.Stat(hostPath); err != nil {
 		return fmt.Errorf("push: %w", err)
 	}
+	if vm.isStopped() {
+		return fmt.Errorf("push %q: %w", hostPath, errStopped)
+	}
 	if err := vm.driver.Push(ctx, vm.name, hostPath, guestPath); err != nil {
 		return fmt.Errorf("push %q to %q: %w", hostPath, guestPath, err)
 	}
@@ -206,6 +244,9 @@ func (vm *VM) errorf(format string, args ...any) error {
 func (vm *VM) Pull(ctx context.Context, guestPath, hostPath string) error {
 	if err := backend.CheckGuestFile(guestPath); err != nil {
 		return vm.errorf("pull %q: %w", guestPath, err)
+	}
+	if vm.isStopped() {
+		return vm.errorf("pull %q: %w", guestPath, errStopped)
 	}
 	if err := vm.driver.Pull(ctx, vm.name, guestPath, hostPath); err != nil {
 		return vm.errorf("pull %q to %q: %w", guestPath, hostPath, err)

@@ -78,3 +78,9 @@ func TestMustRunFailsTheTestWithTheCommandsOutput(t *testing.T) {
 	assert.NotContains(t, ft.log(), "unreachable")
 	require.Empty(t, d.Names())
 }
+
+func TestHostnameIsTheDrivers(t *testing.T) {
+	vm, err := StartVM(t.Context(), Debian("bookworm"), withDriver(newMemDriver()))
+	require.NoError(t, err)
+	assert.Equal(t, vm.Name()+".mem", vm.Hostname())
+}

@@ -157,14 +157,14 @@ func listening(procNetTCP string, port int) bool {
 }
 
 // PortReachable passes once a TCP connection from the host to port at the
-// machine's [VM.Address] succeeds.
+// machine's [VM.Address] succeeds. Each attempt's dial is bounded by 3s.
 func PortReachable(port int) Check {
 	return NewCheck(fmt.Sprintf("port %d reachable from the host", port), func(ctx context.Context, vm *VM) error {
 		addr, err := vm.lookupAddress(ctx)
 		if err != nil {
 			return err
 		}
-		d := net.Dialer{Timeout: time.Second}
+		d := net.Dialer{Timeout: dialTimeout}
 		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
 		if err != nil {
 			return err
@@ -227,6 +227,11 @@ func isPermanent(err error) bool {
 // Backoff policy of readiness waits: start small so a machine that is ready
 // is noticed within tens of milliseconds, grow with jitter, and cap the
 // interval so a slow machine is still polled every second.
+// dialTimeout bounds one PortReachable dial. It outlasts TCP's first SYN
+// retransmission (1s after the first SYN), so one lost SYN or reset on a
+// busy host delays an attempt instead of making it report a timeout.
+const dialTimeout = 3 * time.Second
+
 const (
 	waitInitial    = 20 * time.Millisecond
 	waitMax        = time.Second

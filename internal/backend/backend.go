@@ -130,8 +130,16 @@ type Driver interface {
 	// Create creates and boots a machine; it returns once the backend
 	// reports it running.
 	Create(ctx context.Context, name string, spec Spec) error
+	// Start boots a stopped machine; it returns once the backend reports
+	// it running. Starting a running machine is not an error.
 	Start(ctx context.Context, name string) error
+	// Stop shuts a machine down cleanly (forcing it after a grace period
+	// where the backend can). Stopping a stopped machine is not an error.
 	Stop(ctx context.Context, name string) error
+	// Restart reboots a running machine cleanly; it returns once the
+	// backend reports it running again, which may be before its services
+	// (or its boot id) have changed: callers wait for the new boot.
+	Restart(ctx context.Context, name string) error
 	// Delete deletes a machine by name, stopping it first. Deleting a
 	// machine that does not exist returns an error wrapping ErrNotFound.
 	Delete(ctx context.Context, name string) error
@@ -144,6 +152,10 @@ type Driver interface {
 	Push(ctx context.Context, name, hostPath, guestPath string) error
 	// Pull copies a guest file at an absolute path to the host.
 	Pull(ctx context.Context, name, guestPath, hostPath string) error
+	// Hostname is the name other machines of the backend resolve to
+	// machine name's address: NAME.orb.local on OrbStack, NAME.incus (the
+	// bridge's DNS domain) on Incus. It is pure: it runs nothing.
+	Hostname(name string) string
 	// ShellCommand is the command line a person runs to get a shell in the
 	// machine; DeleteCommand the one that deletes it. Both are for logs.
 	ShellCommand(name string) string
@@ -183,6 +195,7 @@ const (
 	OpDelete
 	OpCopy // push, pull
 	OpSnapshot
+	OpRestart // a stop and a start
 )
 
 // Timeout is the default bound of one call of kind op.
@@ -190,7 +203,7 @@ func Timeout(op Op) time.Duration {
 	switch op {
 	case OpCreate:
 		return 5 * time.Minute
-	case OpClone, OpCopy:
+	case OpClone, OpCopy, OpRestart:
 		return 2 * time.Minute
 	case OpStart, OpStop, OpDelete, OpSnapshot:
 		return time.Minute
@@ -215,6 +228,8 @@ func (o Op) String() string {
 		return "copy"
 	case OpSnapshot:
 		return "snapshot"
+	case OpRestart:
+		return "restart"
 	default:
 		return "query"
 	}

@@ -95,7 +95,9 @@
 // A machine is not a VM: "run" runs the command on the host. Only its working
 // directory, HOME and the programs found through PATH (and absolute program
 // paths that exist under root/) are the machine's; an absolute path in an
-// argument ("cat /etc/os-release") is the host's. The fake cannot switch
+// argument ("cat /etc/os-release") is the host's, except
+// /proc/sys/kernel/random/boot_id, which is the machine's: each start (and
+// restart) writes a new one, as each boot of Linux has its own. The fake cannot switch
 // users: -u only changes HOME, USER and LOGNAME. Without -w the command runs in
 // the user's home (orbctl would forward the Mac's working directory).
 // Machines have no network of their own; info reports 127.0.0.1 and ::1 while

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -240,6 +241,7 @@ func cmdRun(e *env, c *command, p *parsedFlags) int {
 	case len(argv) == 0:
 		argv = []string{"/bin/sh"}
 	}
+	argv = machinePaths(argv, root)
 	prog, err := lookPath(argv[0], path, dir, root)
 	if errors.Is(err, fs.ErrPermission) {
 		fmt.Fprintf(e.stderr, "%s: permission denied\n", argv[0])
@@ -255,6 +257,19 @@ func cmdRun(e *env, c *command, p *parsedFlags) int {
 		SysProcAttr: childSysProcAttr(),
 	}
 	return runForwardingSignals(cmd, e, e.st.sessionsDir(r.Name))
+}
+
+// machinePaths points the arguments that name the machine's boot id at
+// the machine's own file: the one absolute path in arguments that is not
+// the host's.
+func machinePaths(argv []string, root string) []string {
+	out := slices.Clone(argv)
+	for i := 1; i < len(out); i++ {
+		if out[i] == bootIDPath {
+			out[i] = filepath.Join(root, filepath.FromSlash(bootIDPath))
+		}
+	}
+	return out
 }
 
 // runForwardingSignals runs cmd, passing on the interrupts the client

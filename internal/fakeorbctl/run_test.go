@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,4 +225,32 @@ func statField(t *testing.T, pid, n int) string {
 	s := string(b)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	return fields[n-3]
+}
+
+func TestBootIDIsNewAtEachBoot(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	ok(t, f, "create", "debian", "m1")
+	ok(t, f, "create", "debian", "m2")
+	boot := func(name string) string { return ok(t, f, "run", "-m", name, "cat", "/proc/sys/kernel/random/boot_id") }
+	first := boot("m1")
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$`).MatchString(first) {
+		t.Fatalf("boot id %q is not in the form Linux prints", first)
+	}
+	if boot("m1") != first {
+		t.Error("the boot id changed without a boot")
+	}
+	if boot("m2") == first {
+		t.Error("two machines share a boot id")
+	}
+	ok(t, f, "restart", "m1")
+	restarted := boot("m1")
+	if restarted == first {
+		t.Error("restart kept the boot id")
+	}
+	ok(t, f, "stop", "m1")
+	ok(t, f, "start", "m1")
+	if again := boot("m1"); again == restarted {
+		t.Error("stop and start kept the boot id")
+	}
 }

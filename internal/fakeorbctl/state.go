@@ -2,6 +2,7 @@ package fakeorbctl
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -239,14 +240,36 @@ func (s *store) byKey(key string) (*Record, error) {
 }
 
 // setState rewrites a machine's state; leaving "running" empties /tmp, which
-// does not survive a stop in OrbStack (CLI reference §1.10).
+// does not survive a stop in OrbStack (CLI reference §1.10), and entering
+// it is a new boot, with a new boot id.
 func (s *store) setState(r *Record, state string) error {
 	if state == stateStopped && r.State != stateStopped {
 		s.endSessions(r.Name)
 		clearDir(filepath.Join(s.rootDir(r.Name), "tmp"))
 	}
+	if state == stateRunning && r.State != stateRunning {
+		if err := s.newBoot(r.Name); err != nil {
+			return err
+		}
+	}
 	r.State = state
 	return s.writeRecord(r)
+}
+
+// bootIDPath is where Linux says which boot a machine is on.
+const bootIDPath = "/proc/sys/kernel/random/boot_id"
+
+// newBoot writes a new random boot id, in the form Linux prints one, to
+// the machine's root/proc/sys/kernel/random/boot_id.
+func (s *store) newBoot(name string) error {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	id := fmt.Sprintf("%x-%x-%x-%x-%x\n", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	p := filepath.Join(s.rootDir(name), filepath.FromSlash(bootIDPath))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(p, []byte(id))
 }
 
 func clearDir(dir string) {

@@ -160,14 +160,24 @@ func (b Builder) Start(name string) ([]string, error) {
 
 // Stop builds "stop NAME [--force] [--timeout=N]".
 func (b Builder) Stop(name string, o StopOptions) ([]string, error) {
+	return b.stopLike("stop", name, o)
+}
+
+// Restart builds "restart NAME [--force] [--timeout=N]": a clean shutdown
+// (or a kill, with Force) and a start.
+func (b Builder) Restart(name string, o StopOptions) ([]string, error) {
+	return b.stopLike("restart", name, o)
+}
+
+func (b Builder) stopLike(verb, name string, o StopOptions) ([]string, error) {
 	ref, err := b.ref(name)
 	if err != nil {
 		return nil, err
 	}
 	if o.Timeout < 0 {
-		return nil, fmt.Errorf("incus: negative stop timeout %v: %w", o.Timeout, backend.ErrInvalid)
+		return nil, fmt.Errorf("incus: negative %s timeout %v: %w", verb, o.Timeout, backend.ErrInvalid)
 	}
-	args := []string{"stop", ref}
+	args := []string{verb, ref}
 	if o.Force {
 		args = append(args, "--force")
 	}

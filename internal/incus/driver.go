@@ -116,6 +116,15 @@ func (d *Driver) serverInfo(ctx context.Context) (ServerInfo, error) {
 	return info, nil
 }
 
+// dnsDomain is the DNS domain of an Incus bridge whose dns.domain is not
+// set: its dnsmasq answers NAME.incus with the container's address.
+const dnsDomain = "incus"
+
+// Hostname is NAME.incus: the name the bridge's DNS (dnsmasq) gives the
+// container, which other containers on the bridge resolve. The host does
+// not resolve it unless its resolver asks the bridge.
+func (d *Driver) Hostname(name string) string { return name + "." + dnsDomain }
+
 // ShellCommand is the command a person runs for a root login shell in the
 // machine.
 func (d *Driver) ShellCommand(name string) string {

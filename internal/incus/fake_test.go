@@ -223,6 +223,24 @@ func TestFakeStopForcesAfterFailedShutdown(t *testing.T) {
 	assert.Equal(t, []string{"stop orbtest-a --timeout=20", "stop orbtest-a --force"}, f.calls(t))
 }
 
+func TestFakeRestartForcesAfterFailedShutdown(t *testing.T) {
+	f := newFake(t, []fakeRule{
+		{Match: "--timeout=20", Stderr: "Error: Failed shutting down instance, status is \"Running\": context deadline exceeded\n", Code: 1},
+		{Match: "restart orbtest-a --force"},
+	})
+	require.NoError(t, f.Restart(context.Background(), "orbtest-a"))
+	assert.Equal(t, []string{"restart orbtest-a --timeout=20", "restart orbtest-a --force"}, f.calls(t))
+}
+
+func TestFakeRestartOfMissingMachine(t *testing.T) {
+	f := newFake(t, []fakeRule{
+		{Match: "restart", Stderr: "Error: Failed checking instance exists \"local:orbtest-a\": Instance not found\n", Code: 1},
+	})
+	err := f.Restart(context.Background(), "orbtest-a")
+	assert.ErrorIs(t, err, backend.ErrNotFound)
+	assert.Equal(t, []string{"restart orbtest-a --timeout=20"}, f.calls(t), "a missing machine is not restarted by force")
+}
+
 func TestFakeCreate(t *testing.T) {
 	ctx := context.Background()
 	t.Run("local image, user, limits", func(t *testing.T) {
@@ -380,4 +398,10 @@ func TestFakeRejectsBeforeRunning(t *testing.T) {
 	assert.ErrorIs(t, f.Snapshot(ctx, "orbtest-a", "a/b"), backend.ErrInvalid)
 	assert.ErrorIs(t, f.Clone(ctx, "orbtest-a", "b_c"), backend.ErrInvalid)
 	assert.Empty(t, f.calls(t), "bad input runs nothing")
+}
+
+func TestHostnameIsTheBridgesDNSName(t *testing.T) {
+	f := newFake(t, nil)
+	assert.Equal(t, "orbtest-a.incus", f.Hostname("orbtest-a"))
+	assert.Empty(t, f.calls(t), "Hostname runs nothing")
 }

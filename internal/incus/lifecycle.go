@@ -129,6 +129,28 @@ func (d *Driver) Stop(ctx context.Context, name string) error {
 	return nil
 }
 
+// Restart reboots a running container cleanly, and kills and starts it
+// when the clean shutdown takes longer than 20s. It returns once the
+// container runs again.
+func (d *Driver) Restart(ctx context.Context, name string) error {
+	args, err := d.b.Restart(name, StopOptions{Timeout: stopGrace})
+	if err != nil {
+		return err
+	}
+	_, err = d.run(ctx, backend.OpRestart, args)
+	if err == nil {
+		return nil
+	}
+	if werr := wrap("restart", name, err); errors.Is(werr, backend.ErrNotFound) || errors.Is(werr, backend.ErrUnavailable) || ctx.Err() != nil {
+		return werr
+	}
+	args, _ = d.b.Restart(name, StopOptions{Force: true})
+	if _, err := d.run(ctx, backend.OpRestart, args); err != nil {
+		return wrap("restart", name, err)
+	}
+	return nil
+}
+
 // alreadyIn reports whether err is incus refusing a transition because the
 // instance already is in state ("The instance is already running").
 func alreadyIn(err error, state string) bool {

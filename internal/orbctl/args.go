@@ -152,6 +152,15 @@ func StopArgs(name string) ([]string, error) {
 	return []string{"stop", name}, nil
 }
 
+// RestartArgs builds `restart NAME`. A bare `restart` is a usage error
+// (OrbStack's CLI reference, §1.5), so the name is required.
+func RestartArgs(name string) ([]string, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	return []string{"restart", name}, nil
+}
+
 // DeleteArgs builds `delete -f NAME`. Delete is by name only: orbctl 2.2.3
 // crashes when deleting by ID.
 func DeleteArgs(name string) ([]string, error) {

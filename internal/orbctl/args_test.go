@@ -192,6 +192,7 @@ func TestNameOnlyArgs(t *testing.T) {
 	}{
 		{"start", StartArgs, func(n string) []string { return []string{"start", n} }},
 		{"stop", StopArgs, func(n string) []string { return []string{"stop", n} }},
+		{"restart", RestartArgs, func(n string) []string { return []string{"restart", n} }},
 		{"delete", DeleteArgs, func(n string) []string { return []string{"delete", "-f", n} }},
 		{"info", InfoArgs, func(n string) []string { return []string{"info", n, "-f", "json"} }},
 	}

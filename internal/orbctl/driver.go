@@ -210,6 +210,13 @@ func (d *Driver) Stop(ctx context.Context, name string) error {
 	return d.simpleOrErr(ctx, backend.OpStop, fmt.Sprintf("stop %q", name), args, err)
 }
 
+// Restart reboots machine name with `orbctl restart NAME`: a stop, then a
+// start, which returns once the machine's container runs.
+func (d *Driver) Restart(ctx context.Context, name string) error {
+	args, err := RestartArgs(name)
+	return d.simpleOrErr(ctx, backend.OpRestart, fmt.Sprintf("restart %q", name), args, err)
+}
+
 // Delete deletes machine name with `orbctl delete -f NAME`, stopping it
 // first. A machine that does not exist gives an error wrapping
 // [backend.ErrNotFound].
@@ -381,6 +388,10 @@ func absHost(p string) (string, error) {
 	}
 	return abs, nil
 }
+
+// Hostname is NAME.orb.local, which OrbStack's DNS answers for every
+// machine, from the Mac and from other machines.
+func (d *Driver) Hostname(name string) string { return hostname(name) }
 
 // ShellCommand returns the command a person runs for a shell in machine
 // name: "orb -m NAME".

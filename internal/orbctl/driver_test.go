@@ -226,27 +226,28 @@ func TestDriverLifecycleCalls(t *testing.T) {
 	for _, err := range []error{
 		d.Start(ctx, "orbtest-m1"),
 		d.Stop(ctx, "orbtest-m1"),
+		d.Restart(ctx, "orbtest-m1"),
 		d.Delete(ctx, "orbtest-m1"),
 	} {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	want := [][]string{{"start", "orbtest-m1"}, {"stop", "orbtest-m1"}, {"delete", "-f", "orbtest-m1"}}
+	want := [][]string{{"start", "orbtest-m1"}, {"stop", "orbtest-m1"}, {"restart", "orbtest-m1"}, {"delete", "-f", "orbtest-m1"}}
 	if d := diff(want, s.calls(t)); d != "" {
 		t.Errorf("calls %s", d)
 	}
-	for _, err := range []error{d.Start(ctx, ""), d.Stop(ctx, ""), d.Delete(ctx, "")} {
+	for _, err := range []error{d.Start(ctx, ""), d.Stop(ctx, ""), d.Restart(ctx, ""), d.Delete(ctx, "")} {
 		checkErr(t, "empty name", err, backend.ErrInvalid, "machine name is empty")
 	}
-	if got := len(s.calls(t)); got != 3 {
-		t.Errorf("empty names ran orbctl %d times", got-3)
+	if got := len(s.calls(t)); got != 4 {
+		t.Errorf("empty names ran orbctl %d times", got-4)
 	}
 }
 
 func TestDriverNotFound(t *testing.T) {
 	s := newStub(t)
-	for _, sub := range []string{"start", "stop", "delete", "info"} {
+	for _, sub := range []string{"start", "stop", "restart", "delete", "info"} {
 		s.respond(t, sub, "", "[-32098] machine not found: 'orbtest-gone'\n", 1)
 	}
 	d := New(s.path)
@@ -259,6 +260,7 @@ func TestDriverNotFound(t *testing.T) {
 	}{
 		{"start", d.Start(ctx, "orbtest-gone"), `orbctl start "orbtest-gone": `},
 		{"stop", d.Stop(ctx, "orbtest-gone"), `orbctl stop "orbtest-gone": `},
+		{"restart", d.Restart(ctx, "orbtest-gone"), `orbctl restart "orbtest-gone": `},
 		{"delete", d.Delete(ctx, "orbtest-gone"), `orbctl delete "orbtest-gone": `},
 		{"inspect", inspectErr, `orbctl info "orbtest-gone": `},
 	} {
@@ -526,5 +528,11 @@ func TestDriverInspectAddress(t *testing.T) {
 	m, err := New(s.path).Inspect(context.Background(), "ubuntu1")
 	if err != nil || m.Address != m.Name+".orb.local" {
 		t.Errorf("Inspect without ip4: Address = %q (%v), want NAME.orb.local", m.Address, err)
+	}
+}
+
+func TestHostnameIsOrbLocal(t *testing.T) {
+	if got := New("orbctl").Hostname("orbtest-m1"); got != "orbtest-m1.orb.local" {
+		t.Errorf("Hostname = %q, want the name OrbStack's DNS gives the machine", got)
 	}
 }

@@ -108,8 +108,12 @@ func address(m backend.Machine) string {
 	if m.IP4 != "" {
 		return m.IP4
 	}
-	return m.Name + ".orb.local"
+	return hostname(m.Name)
 }
+
+// hostname is the name OrbStack's DNS gives machine name, from the Mac and
+// from other machines (OrbStack's CLI reference, §3.4).
+func hostname(name string) string { return name + ".orb.local" }
 
 func (r record) machine() backend.Machine {
 	distro := r.Image.Distro

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -32,13 +33,13 @@ type Ticket struct {
 
 var ticketSeq atomic.Uint64
 
-// Join takes a ticket for key at the back of the queue.
-func (tx *Tx) Join(key string) (*Ticket, error) {
+// Join takes a ticket for n machines of key at the back of the queue.
+func (tx *Tx) Join(key string, n int) (*Ticket, error) {
 	dir := tx.r.path("queue")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("%020d-%d-%d~%s", time.Now().UnixNano(), os.Getpid(), ticketSeq.Add(1), key)
+	name := fmt.Sprintf("%020d-%d-%d~%d~%s", time.Now().UnixNano(), os.Getpid(), ticketSeq.Add(1), max(n, 1), key)
 	path := filepath.Join(dir, name)
 	// Taken under the run lock, so no one judges the file before it is
 	// locked.
@@ -59,8 +60,9 @@ func (t *Ticket) Leave() {
 	t.lock = nil
 }
 
-// Ahead returns how many live tickets for key were taken before t (all of
-// them when t is nil). Tickets whose holders died are removed.
+// Ahead returns how many machines the live tickets for key taken before t
+// (all of them when t is nil) wait for. Tickets whose holders died are
+// removed.
 func (tx *Tx) Ahead(key string, t *Ticket) (int, error) {
 	dir := tx.r.path("queue")
 	entries, err := os.ReadDir(dir)
@@ -80,7 +82,7 @@ func (tx *Tx) Ahead(key string, t *Ticket) (int, error) {
 		if t != nil && name >= t.name {
 			break
 		}
-		_, k, ok := strings.Cut(name, "~")
+		want, k, ok := ticketKey(name)
 		if !ok || k != key {
 			continue
 		}
@@ -89,7 +91,21 @@ func (tx *Tx) Ahead(key string, t *Ticket) (int, error) {
 			_ = os.Remove(path)
 			continue
 		}
-		n++
+		n += want
 	}
 	return n, nil
+}
+
+// ticketKey reads a ticket's name, TIME-PID-SEQ~N~KEY: the machines it
+// waits for and its key. A name without N waits for one.
+func ticketKey(name string) (n int, key string, ok bool) {
+	f := strings.Split(name, "~")
+	switch len(f) {
+	case 2:
+		return 1, f[1], true
+	case 3:
+		n, err := strconv.Atoi(f[1])
+		return n, f[2], err == nil && n > 0
+	}
+	return 0, "", false
 }

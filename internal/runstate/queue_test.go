@@ -14,7 +14,7 @@ func TestQueueOrdersTicketsPerKey(t *testing.T) {
 	require.NoError(t, err)
 	join := func(key string) *Ticket {
 		var tk *Ticket
-		require.NoError(t, r.WithLock(func(tx *Tx) (err error) { tk, err = tx.Join(key); return err }))
+		require.NoError(t, r.WithLock(func(tx *Tx) (err error) { tk, err = tx.Join(key, 1); return err }))
 		return tk
 	}
 	ahead := func(key string, tk *Ticket) int {
@@ -44,6 +44,12 @@ func TestQueueOrdersTicketsPerKey(t *testing.T) {
 	require.NoError(t, os.WriteFile(dead, nil, 0o644))
 	assert.Equal(t, 1, ahead("k", c))
 	assert.NoFileExists(t, dead)
+
+	var three *Ticket
+	require.NoError(t, r.WithLock(func(tx *Tx) (err error) { three, err = tx.Join("k", 3); return err }))
+	assert.Equal(t, 2, ahead("k", three), "two tickets of one machine are ahead")
+	assert.Equal(t, 5, ahead("k", nil), "a newcomer waits behind five machines: 1, 1 and 3")
+	three.Leave()
 
 	a.Leave()
 	c.Leave()
