@@ -165,6 +165,17 @@ func ParseImages(out []byte) ([]Image, error) {
 	return imgs, nil
 }
 
+// ParseImageFingerprint returns the fingerprint in the output of "incus
+// image info", or "" when it has none.
+func ParseImageFingerprint(out []byte) string {
+	for _, line := range strings.Split(string(out), "\n") {
+		if fp, ok := strings.CutPrefix(strings.TrimSpace(line), "Fingerprint:"); ok {
+			return strings.TrimSpace(fp)
+		}
+	}
+	return ""
+}
+
 // Version is the output of "incus version".
 type Version struct {
 	Client string
