@@ -164,6 +164,7 @@ type Record struct {
 	Role    Role      `json:"role"`
 	State   State     `json:"state"`
 	Addr    string    `json:"addr,omitempty"` // where the host reaches it, as of its last boot
+	From    string    `json:"from,omitempty"` // the template (or cache entry) it was cloned from
 	PID     int       `json:"pid,omitempty"`  // last process that changed the record
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
