@@ -26,7 +26,10 @@ type instanceJSON struct {
 	Expanded     map[string]string `json:"expanded_config"` // config with profiles applied
 	CreatedAt    time.Time         `json:"created_at"`
 	State        *struct {
-		Status  string `json:"status"`
+		Status string `json:"status"`
+		Disk   map[string]struct {
+			Usage int64 `json:"usage"`
+		} `json:"disk"`
 		Network map[string]struct {
 			Addresses []struct {
 				Family  string `json:"family"`
@@ -72,6 +75,9 @@ func (in instanceJSON) machine() backend.Machine {
 	}
 	if m.User == "" {
 		m.User = "root"
+	}
+	if in.State != nil {
+		m.DiskBytes = in.State.Disk["root"].Usage
 	}
 	if m.Arch == "" {
 		m.Arch = DebianArch(cfg["image.architecture"])
