@@ -195,6 +195,8 @@ func (s Spec) Validate() error {
 	}
 	if s.distro != "" && s.version == "" {
 		bad("distro %q has no version: pin one, such as orbtest.Distro(%q, %q)", s.distro, s.distro, exampleVersion(s.distro))
+	} else if strings.EqualFold(s.version, "latest") {
+		bad("distro %q: version %q is not pinned: a test pinned to latest changes under its feet; pin one, such as orbtest.Distro(%q, %q)", s.distro, s.version, s.distro, exampleVersion(s.distro))
 	} else if s.version != "" && !versionRE.MatchString(s.version) {
 		bad("bad version %q: use a release number or codename such as %q", s.version, exampleVersion(s.distro))
 	}

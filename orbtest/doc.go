@@ -107,6 +107,34 @@
 // starts in the background does not survive: install services as systemd
 // units (systemctl enable --now).
 //
+// # Template cache
+//
+// A spec's template, once provisioned (files copied, setup steps and
+// cloud-init done), is sealed (machine-id and SSH host keys cleared, so
+// each clone makes its own), stopped and kept after the run as a cache
+// entry named orbcache-STORE-KEY. Any later run, in any package, directory
+// or checkout, whose spec has the same key clones from it instead of
+// creating and provisioning, and logs
+//
+//	orbtest: template cache hit: orbcache-1a2b3c-... for debian:bookworm setup=1 (built 2h ago in 41s, 3 hits before)
+//
+// The key is the template's content: backend and version, the image the
+// distro and version resolve to now (Incus: the image's fingerprint;
+// OrbStack: distro, release and arch, and an entry older than 7 days is
+// rebuilt), arch, user, cloud-init data, setup steps, limits, the package
+// proxy, and each copied file's guest path, mode and content. Debian("12")
+// and Debian("bookworm") are one key; one byte more in a copied file is
+// another. Processes that need a missing entry at once build it once; an
+// entry is used only once sealed, and one a dead builder left half built
+// is rebuilt. Pass [NoCache] for a spec whose setup fetches something that
+// changes under one name. ORBTEST_CACHE=off turns the cache off,
+// ORBTEST_CACHE=refresh rebuilds the entries a run uses; runs prune entries
+// unused for ORBTEST_CACHE_MAX_AGE (168h) and the least recently used
+// beyond ORBTEST_CACHE_MAX_ENTRIES (20) when they start. The command
+// orbtest cache ls lists the entries, orbtest cache prune deletes them;
+// the reaper and orbtest gc never do. OrbStack before 2.0 cannot clone, so
+// it has no cache (the log says so once).
+//
 // # Cleanup and debugging
 //
 // NewVM registers the teardown with t.Cleanup before it leases anything,

@@ -35,7 +35,7 @@ type memDriver struct {
 func (d *memDriver) count() {
 	n := 0
 	for name := range d.machines {
-		if !naming.IsTemplate(name) {
+		if !naming.IsTemplate(name) && !naming.IsCacheEntry(name, "") {
 			n++
 		}
 	}

@@ -61,6 +61,7 @@ type config struct {
 	driver        backend.Driver // set by tests
 	holding       int            // machines the asking test holds already (NewVM, NewVMs)
 	artifacts     bool           // go test -artifacts: a failed test's machines leave diagnostics
+	noCache       bool           // NoCache: the run builds its own template
 	errs          []error
 }
 
@@ -85,6 +86,9 @@ func newConfig(opts []Option) (*config, error) {
 	if !c.specSet {
 		c.errs = append(c.errs, fmt.Errorf("no spec: pass one, such as orbtest.Debian(%q)", "bookworm"))
 	} else if err := c.spec.Validate(); err != nil {
+		c.errs = append(c.errs, err)
+	}
+	if err := checkCacheMode(); err != nil {
 		c.errs = append(c.errs, err)
 	}
 	if err := checkProxy(c.proxy); err != nil {
@@ -162,6 +166,14 @@ func WithLogf(logf func(format string, args ...any)) Option {
 }
 
 // withDriver makes StartVM use d instead of selecting a backend. Tests only.
+// NoCache makes the machines of the test come from a template the run
+// builds for itself and deletes at its end, never from the template cache
+// across runs, and keeps none: for a spec whose setup steps fetch
+// something that changes under one name ("latest" of a tool), which the
+// cache's key, made of the spec's content, cannot see. By default a spec's
+// provisioned template is kept as a cache entry (ORBTEST_CACHE=on).
+func NoCache() Option { return optionFunc(func(c *config) { c.noCache = true }) }
+
 func withDriver(d backend.Driver) Option { return optionFunc(func(c *config) { c.driver = d }) }
 
 // withArtifacts says whether failed tests save artifacts, as -artifacts

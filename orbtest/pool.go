@@ -31,6 +31,7 @@ type pool struct {
 	max     int // machines alive at once in the run, templates aside
 	creates int // concurrent creates and clones in the run
 	sf      singleflight.Group
+	cache   poolCache
 
 	mu   sync.Mutex
 	wake chan struct{} // closed when this process releases a machine

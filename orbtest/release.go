@@ -38,7 +38,7 @@ func (l *lease) release(ctx context.Context, keep Keep, failed bool) error {
 		vm.logf("orbtest: deleted machine %s (%s)", vm.name, time.Since(t0).Round(time.Millisecond))
 		return nil
 	}
-	if err := p.reset(ctx, vm, l.rec.Key); err != nil {
+	if err := p.reset(ctx, vm, l.rec); err != nil {
 		vm.logf("orbtest: reset of machine %s failed, deleting it: %v", vm.name, err)
 		p.run.Log("release", vm.name)
 		return p.discard(ctx, l)
@@ -55,8 +55,8 @@ func (l *lease) release(ctx context.Context, keep Keep, failed bool) error {
 
 // reset brings a pool machine back to the state it had when first ready:
 // a snapshot restore where the backend has snapshots, else a new clone of
-// the template.
-func (p *pool) reset(ctx context.Context, vm *VM, key string) error {
+// the template it was cloned from (a cache entry, or the run's template).
+func (p *pool) reset(ctx context.Context, vm *VM, rec runstate.Record) error {
 	c := p.resetConfig(vm)
 	if p.snap != nil {
 		if err := retry(ctx, func(ctx context.Context) error { return p.snap.Restore(ctx, vm.name, snapshotName) }); err != nil {
@@ -70,7 +70,10 @@ func (p *pool) reset(ctx context.Context, vm *VM, key string) error {
 	if err := retry(ctx, func(ctx context.Context) error { return p.d.Delete(ctx, vm.name) }); err != nil && !errors.Is(err, backend.ErrNotFound) {
 		return err
 	}
-	tpl := p.templateName(key)
+	tpl := rec.From
+	if tpl == "" {
+		tpl = p.templateName(rec.Key)
+	}
 	return p.withCreateSlot(ctx, c, func() error { return p.cloneFrom(ctx, c, tpl, vm) })
 }
 

@@ -61,6 +61,8 @@ func TestStartVMBadInputTouchesNothing(t *testing.T) {
 		{"no spec at all", nil, []string{"no spec"}},
 		{"unknown distro and no version", []Option{Distro("windows", "")}, []string{`unknown distro "windows"`}},
 		{"missing version", []Option{Debian("")}, []string{`has no version: pin one`}},
+		{"unpinned version", []Option{Distro("debian", "latest")}, []string{`version "latest" is not pinned`}},
+		{"unpinned version in capitals", []Option{Ubuntu("Latest")}, []string{`version "Latest" is not pinned`}},
 		{"every problem is reported at once",
 			[]Option{Debian("bookworm").WithArch("sparc").WithUser("Bad User").WithCPUs(-1)},
 			[]string{`unknown arch "sparc"`, `bad user name "Bad User"`, "negative resource limit"}},

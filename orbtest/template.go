@@ -68,6 +68,7 @@ func (p *pool) make(ctx context.Context, c *config, l *lease, tpl string) (err e
 		l.rec.State = runstate.StateReady
 	}
 	l.rec.Addr = vm.Address()
+	l.rec.From = tpl
 	if err := p.put(l.rec); err != nil {
 		return err
 	}
@@ -92,12 +93,24 @@ func describe(role runstate.Role, tpl string) string {
 // templateName is the name of the run's template of pool key key.
 func (p *pool) templateName(key string) string { return naming.Template(p.run.ID, key) }
 
-// template returns the name of the spec's template, building it once per
-// run: once per process through singleflight, once per run through a lock
-// file. It returns "" when the backend cannot clone.
+// template returns the name of the template to clone the spec's machines
+// from: the spec's cache entry (cache.go) unless the cache is off for it,
+// else the run's own template, built once per run: once per process
+// through singleflight, once per run through a lock file. It returns ""
+// when the backend cannot clone.
 func (p *pool) template(ctx context.Context, c *config, key string) (string, error) {
 	if p.cloner == nil {
+		noCloneOnce.Do(func() {
+			c.logf("orbtest: the %s backend cannot clone machines (OrbStack before 2.0): no templates and no template cache; every machine is provisioned on its own", p.d.Name())
+		})
 		return "", nil
+	}
+	if cacheMode() != cacheOff && !c.noCache {
+		name, err := p.cached(ctx, c, key)
+		if !errors.Is(err, errNoCache) {
+			return name, err
+		}
+		c.logf("orbtest: %v; the run builds its own template", err)
 	}
 	name := p.templateName(key)
 	v, err, _ := p.sf.Do(key, func() (any, error) {
@@ -126,16 +139,7 @@ func (p *pool) template(ctx context.Context, c *config, key string) (string, err
 			return "", fmt.Errorf("orbtest: template %q: clear: %w", name, err)
 		}
 		t0 := time.Now()
-		tvm := &VM{name: name, spec: c.spec, driver: p.d, logf: c.logf}
-		err = p.withCreateSlot(ctx, c, func() error {
-			if err := tvm.startFresh(ctx, c); err != nil {
-				return err
-			}
-			_, _ = tvm.exec(ctx, Command("sync").AsUser("root"))
-			return retry(ctx, func(ctx context.Context) error { return p.d.Stop(ctx, name) })
-		})
-		if err != nil {
-			p.deleteQuietly(context.WithoutCancel(ctx), name)
+		if err := p.buildTemplate(ctx, c, name); err != nil {
 			_ = p.run.WithLock(func(tx *runstate.Tx) error { return tx.Remove(name) })
 			return "", fmt.Errorf("orbtest: template %q for %s: %w", name, c.spec, err)
 		}
@@ -148,6 +152,25 @@ func (p *pool) template(ctx context.Context, c *config, key string) (string, err
 		return "", err
 	}
 	return v.(string), nil
+}
+
+// buildTemplate creates template name of c's spec, provisions it, seals it
+// and stops it, holding a create slot. On error nothing of it is left.
+func (p *pool) buildTemplate(ctx context.Context, c *config, name string) error {
+	tvm := &VM{name: name, spec: c.spec, driver: p.d, logf: c.logf}
+	err := p.withCreateSlot(ctx, c, func() error {
+		if err := tvm.startFresh(ctx, c); err != nil {
+			return err
+		}
+		if err := tvm.seal(ctx); err != nil {
+			return err
+		}
+		return retry(ctx, func(ctx context.Context) error { return p.d.Stop(ctx, name) })
+	})
+	if err != nil {
+		p.deleteQuietly(context.WithoutCancel(ctx), name)
+	}
+	return err
 }
 
 // startFresh creates vm and makes it ready to provision and use: the
@@ -170,7 +193,10 @@ func (p *pool) cloneFrom(ctx context.Context, c *config, tpl string, vm *VM) err
 	}); err != nil {
 		return fmt.Errorf("clone from %q: %w", tpl, err)
 	}
-	return p.boot(ctx, c, vm)
+	if err := p.boot(ctx, c, vm); err != nil {
+		return err
+	}
+	return vm.newIdentity(ctx)
 }
 
 // boot starts vm and waits for the built-in checks.

@@ -29,10 +29,13 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "the state directory is ORBTEST_STATE_DIR, else orbtest in the user cache directory.")
 }
 
-// count says "1 machine" or "2 machines".
+// count says "1 machine" or "2 machines" ("entry": "2 entries").
 func count(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "y") {
+		return fmt.Sprintf("%d %sies", n, noun[:len(noun)-1])
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
@@ -64,7 +67,10 @@ func newFlags(name, synopsis, text string, stderr io.Writer) *flag.FlagSet {
 // parse parses args into fs and accepts no positional arguments. It
 // returns -1 to go on, or the exit code to return: 0 for -h, 2 for bad
 // usage (the error and the usage have been printed).
-func parse(fs *flag.FlagSet, args []string) int {
+func parse(fs *flag.FlagSet, args []string) int { return parseArgs(fs, args, false) }
+
+// parseArgs is parse, accepting positional arguments when positional is set.
+func parseArgs(fs *flag.FlagSet, args []string, positional bool) int {
 	out := fs.Output()
 	fs.SetOutput(io.Discard) // the flag package's own messages lack our prefix
 	err := fs.Parse(args)
@@ -78,7 +84,7 @@ func parse(fs *flag.FlagSet, args []string) int {
 		errorf(out, "%s: %v", name, err)
 		fs.Usage()
 		return exitUsage
-	case fs.NArg() > 0:
+	case fs.NArg() > 0 && !positional:
 		errorf(out, "%s: unexpected argument %q", name, fs.Arg(0))
 		fs.Usage()
 		return exitUsage

@@ -115,4 +115,40 @@ func (r *report) checkState() {
 	if c := n["collectable"]; c > 0 {
 		r.hints = append(r.hints, fmt.Sprintf("%s without a reaper: orbtest gc deletes their machines", count(c, "dead run")))
 	}
+	r.checkCache(dir)
+}
+
+// checkCache reports the template cache's entries and their size.
+func (r *report) checkCache(dir string) {
+	c := runstate.ReadCache(dir)
+	if c == nil {
+		r.add("cache", "empty (ORBTEST_CACHE="+cacheSetting()+")")
+		return
+	}
+	es, err := c.Entries()
+	if err != nil {
+		r.add("cache", err.Error())
+		return
+	}
+	var size int64
+	half := 0
+	for _, e := range es {
+		size += e.SizeBytes
+		if !e.Sealed {
+			half++
+		}
+	}
+	line := fmt.Sprintf("%s, %s on the backend (ORBTEST_CACHE=%s; orbtest cache ls)", count(len(es), "entry"), fmtBytes(size), cacheSetting())
+	if half > 0 {
+		line += fmt.Sprintf("; %d not sealed (being built, or left by a builder that died: orbtest cache prune)", half)
+	}
+	r.add("cache", line)
+}
+
+// cacheSetting is ORBTEST_CACHE as the library reads it.
+func cacheSetting() string {
+	if v := env.Lower(env.Cache); v != "" {
+		return v
+	}
+	return "on"
 }

@@ -22,18 +22,28 @@ its run, kept ones and those of live runs included, and clear the state
 directory's runs of that backend. -older-than limits -all to machines (and
 runs) older than the duration.
 
-Only machines whose name starts with "orbtest-" are ever deleted.
+With NAME..., delete those machines (a kept one, say) and their records,
+and nothing else; a machine a live test holds is refused.
+
+Only machines whose name starts with "orbtest-" are ever deleted; the
+template cache's entries (orbcache-...) are not, whatever the flags: see
+orbtest cache prune.
 `
 
 func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("gc", "gc [-dry-run] [-all [-older-than DURATION]]", gcHelp, stderr)
+	fs := newFlags("gc", "gc [-dry-run] [-all [-older-than DURATION] | NAME...]", gcHelp, stderr)
 	all := fs.Bool("all", false, "delete every orbtest machine on the backend, whatever its run")
 	dry := fs.Bool("dry-run", false, "print what would be deleted, delete nothing")
 	older := fs.Duration("older-than", 0, "with -all: only machines and runs older than this (e.g. 2h)")
-	if code := parse(fs, args); code >= 0 {
+	if code := parseArgs(fs, args, true); code >= 0 {
 		return code
 	}
+	names := fs.Args()
 	switch {
+	case len(names) > 0 && (*all || *older != 0):
+		errorf(stderr, "gc: NAME... deletes the machines named; it takes no -all or -older-than")
+		fs.Usage()
+		return exitUsage
 	case *older < 0:
 		errorf(stderr, "gc: -older-than must not be negative")
 		fs.Usage()
@@ -55,9 +65,12 @@ func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	g := &collector{d: d, inv: inv, stdout: stdout, stderr: stderr, dry: *dry, now: now}
-	if *all {
+	switch {
+	case len(names) > 0:
+		g.named(ctx, names)
+	case *all:
 		g.all(ctx, *older)
-	} else {
+	default:
 		g.dead(ctx)
 	}
 	if g.failed {

@@ -16,15 +16,20 @@ const lsHelp = `
 List the orbtest machines (names starting "orbtest-") on the selected
 backend, by run, joined with what the state directory records about them:
 
-  RUN      the run ID in the machine's name ("?" when it has none)
-  STATUS   alive (its owner process lives), dead, or unknown (no run.json)
-  ROLE     template, pool, fresh or shared ("-": no record)
-  STATE    the record's state: creating, idle, leased, ready or kept
-  LEASE    held (a live process holds the lease lock), stale (recorded as
-           leased or creating, but nobody holds the lock) or "-"
-  BACKEND  the backend's state (running, stopped, ...), or missing when
-           only the record exists
-  AGE      since the record (or else the backend) says it was created
+  RUN            the run ID in the machine's name ("?" when it has none)
+  RUN STATUS     alive (its owner process lives), dead, or unknown (no
+                 run.json)
+  ROLE           template, pool, fresh or shared ("-": no record)
+  RECORD STATE   the record's state: creating, idle, leased, ready or kept
+  LEASE          held (a live process holds the lease lock), stale
+                 (recorded as leased or creating, but nobody holds the
+                 lock) or "-"
+  MACHINE STATE  the machine's state on the backend (running, stopped,
+                 ...), or missing when only the record exists
+  AGE            since the record (or else the backend) says it was created
+
+The template cache's entries are not runs' machines: orbtest cache ls
+lists them.
 
 A run with no machines is shown once, with MACHINE "-".
 `
@@ -61,7 +66,7 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // printTable prints inv as tab-aligned text, one line per machine.
 func printTable(w io.Writer, inv *inventory, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tSTATUS\tMACHINE\tROLE\tSTATE\tLEASE\tBACKEND\tAGE")
+	fmt.Fprintln(tw, "RUN\tRUN STATUS\tMACHINE\tROLE\tRECORD STATE\tLEASE\tMACHINE STATE\tAGE")
 	for _, rv := range inv.Runs {
 		id := cmp.Or(rv.ID, "?")
 		if len(rv.Machines) == 0 {

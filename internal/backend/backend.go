@@ -72,6 +72,9 @@ type Machine struct {
 	// NAME.orb.local); empty when it has neither yet.
 	Address string
 	Created time.Time // zero when the backend does not report it
+	// DiskBytes is the disk the machine uses, where the backend reports
+	// it (OrbStack's info, Incus's root disk usage); 0 when unknown.
+	DiskBytes int64
 }
 
 // Spec is the backend-neutral description of a machine to create.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Var is one environment variable orbtest reads.
@@ -37,6 +38,9 @@ const (
 	Incus       = "ORBTEST_INCUS"
 	NoReaper    = "ORBTEST_NO_REAPER"
 	Proxy       = "ORBTEST_PACKAGE_PROXY"
+	Cache       = "ORBTEST_CACHE"
+	CacheMaxAge = "ORBTEST_CACHE_MAX_AGE"
+	CacheMax    = "ORBTEST_CACHE_MAX_ENTRIES"
 	Reaper      = "ORBTEST_REAPER"
 )
 
@@ -44,6 +48,12 @@ const (
 const (
 	DefaultMaxVMs     = 4
 	DefaultMaxCreates = 2
+	// DefaultCacheMax is how many template cache entries a state
+	// directory keeps; the least recently used go first.
+	DefaultCacheMax = 20
+	// DefaultCacheMaxAge is how long a cache entry may go unused before
+	// a run's start prunes it.
+	DefaultCacheMaxAge = 7 * 24 * time.Hour
 )
 
 // Vars lists every variable orbtest reads.
@@ -60,6 +70,9 @@ var Vars = []Var{
 	{Name: Orbctl, Default: "`orbctl` from `PATH`", Meaning: "the OrbStack CLI to run: a path, or a name looked up in `PATH`"},
 	{Name: Incus, Default: "`incus` from `PATH`", Meaning: "the Incus CLI to run: a path, or a name looked up in `PATH`"},
 	{Name: Proxy, Default: "unset", Meaning: "HTTP proxy for package downloads (`http://HOST:PORT`), configured in every machine orbtest creates: apt, dnf, and `http_proxy` for setup steps and login shells"},
+	{Name: Cache, Default: "`on`", Meaning: "the template cache across runs: `on`, `off` (build every template in the run, keep none), or `refresh` (rebuild the entries the run uses, once per run)"},
+	{Name: CacheMaxAge, Default: "`168h`", Meaning: "cache entries unused for longer are pruned when a run starts (a Go duration)"},
+	{Name: CacheMax, Default: "`" + strconv.Itoa(DefaultCacheMax) + "`", Meaning: "cache entries kept at most; at a run's start the least recently used beyond it are pruned"},
 	{Name: NoReaper, Default: "unset", Meaning: "`1`: start no reaper (machines of a crashed run are then deleted by the next run's sweep or `orbtest gc`)"},
 	{Name: Reaper, Default: "unset", Meaning: "set by orbtest in the reaper process it starts: the run's directory", Internal: true},
 }
@@ -101,6 +114,15 @@ func Bool(name string) bool {
 // it is unset or not a positive integer.
 func PositiveInt(name string, def int) int {
 	if v, err := strconv.Atoi(Get(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// Duration returns the variable name as a positive Go duration ("36h",
+// "90m"), or def when it is unset or not one.
+func Duration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(Get(name)); err == nil && v > 0 {
 		return v
 	}
 	return def

@@ -387,6 +387,16 @@ func (b Builder) ImageList() ([]string, error) {
 	return slices.Concat([]string{"image", "list"}, r, []string{"--format", "json"}), nil
 }
 
+// ImageInfo builds "image info REF": one image's description, whose
+// "Fingerprint:" line says which image an alias names. REF is an image
+// reference as ResolveImage returns it ("alias", "remote:alias").
+func (b Builder) ImageInfo(ref string) ([]string, error) {
+	if ref == "" || strings.HasPrefix(ref, "-") {
+		return nil, fmt.Errorf("incus: bad image reference %q: %w", ref, backend.ErrInvalid)
+	}
+	return []string{"image", "info", ref}, nil
+}
+
 // Version builds "version [remote:]": client and server versions. It exits 0
 // even when the server is unreachable ("Server version: unreachable").
 func (b Builder) Version() ([]string, error) {

@@ -37,19 +37,20 @@ type Driver struct {
 	imageServer string
 
 	mu     sync.Mutex
-	images map[ImageQuery]string // resolved image references
-	users  map[userKey]Account   // accounts looked up in machines
-	defs   map[string]string     // machine -> default user
-	arches map[string]bool       // server architectures, from serverInfo
+	images map[ImageQuery]resolved // resolved image references
+	users  map[userKey]Account     // accounts looked up in machines
+	defs   map[string]string       // machine -> default user
+	arches map[string]bool         // server architectures, from serverInfo
 }
 
 type userKey struct{ machine, user string }
 
 var (
-	_ backend.Driver        = (*Driver)(nil)
-	_ backend.Cloner        = (*Driver)(nil)
-	_ backend.Snapshotter   = (*Driver)(nil)
-	_ backend.ConsoleLogger = (*Driver)(nil)
+	_ backend.Driver          = (*Driver)(nil)
+	_ backend.Cloner          = (*Driver)(nil)
+	_ backend.Snapshotter     = (*Driver)(nil)
+	_ backend.ConsoleLogger   = (*Driver)(nil)
+	_ backend.ImageIdentifier = (*Driver)(nil)
 )
 
 // New returns a driver that runs the incus binary at path (see Find).
@@ -57,7 +58,7 @@ func New(path string, opts ...Option) *Driver {
 	d := &Driver{
 		path:        path,
 		imageServer: DefaultImageServer,
-		images:      map[ImageQuery]string{},
+		images:      map[ImageQuery]resolved{},
 		users:       map[userKey]Account{},
 		defs:        map[string]string{},
 	}

@@ -36,17 +36,6 @@ var distroNames = map[string]string{
 	"rocky": "rockylinux",
 }
 
-// debianCodenames maps Debian release numbers to the codenames the image
-// server's aliases use.
-var debianCodenames = map[string]string{
-	"10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie", "14": "forky",
-}
-
-// ubuntuReleases maps Ubuntu codenames to the release numbers used in aliases.
-var ubuntuReleases = map[string]string{
-	"focal": "20.04", "jammy": "22.04", "noble": "24.04", "oracular": "24.10", "plucky": "25.04",
-}
-
 // ImageAlias is the image alias for a distro and version: "DISTRO/VERSION",
 // for example debian + "12" -> "debian/bookworm", ubuntu + "noble" ->
 // "ubuntu/24.04", alpine + "" -> "alpine/3.20" (see DefaultVersions). Debian
@@ -72,14 +61,8 @@ func ImageAlias(distro, version string) (string, error) {
 		return "", fmt.Errorf("incus: invalid version %q for distro %q: %w", version, distro, backend.ErrInvalid)
 	}
 	switch d {
-	case "debian":
-		if c, ok := debianCodenames[v]; ok {
-			v = c
-		}
-	case "ubuntu":
-		if r, ok := ubuntuReleases[strings.ToLower(v)]; ok {
-			v = r
-		}
+	case "debian", "ubuntu": // one spelling (backend.CanonicalRelease)
+		v = backend.CanonicalRelease(d, v)
 	}
 	return d + "/" + v, nil
 }

@@ -32,10 +32,11 @@ func (d *Driver) Create(ctx context.Context, name string, spec backend.Spec) err
 			return fmt.Errorf("incus create %q: %w", name, err)
 		}
 	}
-	image, err := d.ResolveImage(ctx, spec)
+	img, err := d.resolve(ctx, spec)
 	if err != nil {
 		return fmt.Errorf("incus create %q: %w", name, err)
 	}
+	image := img.ref
 	opts := InitOptions{CPUs: spec.CPUs, MemoryMiB: spec.MemoryMiB, DiskMiB: spec.DiskMiB, CloudInit: spec.CloudInit}
 	if spec.User != "" && spec.User != "root" {
 		opts.Config = map[string]string{UserConfigKey: spec.User}
@@ -49,6 +50,10 @@ func (d *Driver) Create(ctx context.Context, name string, spec backend.Spec) err
 		werr := wrap("create", name, err)
 		if !errors.Is(werr, backend.ErrExists) {
 			d.cleanup(ctx, name) // a timed-out init may have left a record
+		}
+		if img.fingerprint == "" && isImageError(werr.Error()) {
+			// Only the image server could have had it, and it did not.
+			return fmt.Errorf("incus create %q: %w", name, missingImage(img, werr))
 		}
 		return werr
 	}

@@ -26,7 +26,10 @@ type instanceJSON struct {
 	Expanded     map[string]string `json:"expanded_config"` // config with profiles applied
 	CreatedAt    time.Time         `json:"created_at"`
 	State        *struct {
-		Status  string `json:"status"`
+		Status string `json:"status"`
+		Disk   map[string]struct {
+			Usage int64 `json:"usage"`
+		} `json:"disk"`
 		Network map[string]struct {
 			Addresses []struct {
 				Family  string `json:"family"`
@@ -72,6 +75,9 @@ func (in instanceJSON) machine() backend.Machine {
 	}
 	if m.User == "" {
 		m.User = "root"
+	}
+	if in.State != nil {
+		m.DiskBytes = in.State.Disk["root"].Usage
 	}
 	if m.Arch == "" {
 		m.Arch = DebianArch(cfg["image.architecture"])
@@ -163,6 +169,17 @@ func ParseImages(out []byte) ([]Image, error) {
 		imgs = append(imgs, img)
 	}
 	return imgs, nil
+}
+
+// ParseImageFingerprint returns the fingerprint in the output of "incus
+// image info", or "" when it has none.
+func ParseImageFingerprint(out []byte) string {
+	for _, line := range strings.Split(string(out), "\n") {
+		if fp, ok := strings.CutPrefix(strings.TrimSpace(line), "Fingerprint:"); ok {
+			return strings.TrimSpace(fp)
+		}
+	}
+	return ""
 }
 
 // Version is the output of "incus version".

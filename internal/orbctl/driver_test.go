@@ -280,6 +280,7 @@ func TestDriverInspectAndList(t *testing.T) {
 	want := ubuntuMachine
 	want.IP4 = "192.168.138.9"
 	want.Address = "192.168.138.9"
+	want.DiskBytes = 1
 	if d := diff(want, m); d != "" {
 		t.Errorf("Inspect %s", d)
 	}

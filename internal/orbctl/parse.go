@@ -99,6 +99,9 @@ func ParseInfo(out []byte) (backend.Machine, error) {
 	}
 	m := r.machine()
 	m.IP4, m.IP6 = w.IP4, w.IP6
+	if w.DiskSize != nil {
+		m.DiskBytes = *w.DiskSize
+	}
 	return m, nil
 }
 

@@ -77,9 +77,11 @@ func TestParseList(t *testing.T) {
 func TestParseInfo(t *testing.T) {
 	withIP := ubuntuMachine
 	withIP.IP4, withIP.IP6 = "192.168.138.7", "fd07:b51a:cc66:0:a617:db5e:ab7:e9f1"
+	withIP.DiskBytes = 847974400
 	stopped := backend.Machine{
 		Name: "ubuntu", ID: "01KHVDCW7HTAGRPMB823KADP9B", State: backend.StateStopped,
 		Distro: "ubuntu", Version: "questing", Arch: "arm64", User: "rexfordmachu", Created: ubuntuCreated,
+		DiskBytes: 847974400,
 	}
 	tests := []struct {
 		reason  string
@@ -102,7 +104,7 @@ func TestParseInfo(t *testing.T) {
 			want: backend.Machine{Name: "n1", ID: "i", State: backend.StateRunning, Distro: "void"}},
 		{reason: "unknown top-level fields in the wrapper",
 			out:  `{"record":` + recordJSON + `,"disk_size":1,"ip4":"10.0.0.1","snapshots":[],"extra":{"a":1}}`,
-			want: func() backend.Machine { m := ubuntuMachine; m.IP4 = "10.0.0.1"; return m }()},
+			want: func() backend.Machine { m := ubuntuMachine; m.IP4, m.DiskBytes = "10.0.0.1", 1; return m }()},
 		{reason: "a non-ULID id gives a zero creation time",
 			out:  `{"record":{"id":"not-a-ulid","name":"n1","state":"running"}}`,
 			want: backend.Machine{Name: "n1", ID: "not-a-ulid", State: backend.StateRunning}},

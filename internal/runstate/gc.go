@@ -133,9 +133,9 @@ func LogReaped(stateDir, line string) {
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			b = b[i+1:]
 		}
-		_ = os.WriteFile(path, b, 0o644)
+		_ = os.WriteFile(path, b, 0o600)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return
 	}

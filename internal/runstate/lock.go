@@ -15,7 +15,7 @@ type Lock struct {
 }
 
 func openLockFile(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 }
 
 // TryLock takes an exclusive lock on path without waiting. It returns nil
@@ -40,10 +40,18 @@ func tryLock(path string, exclusive bool) (*Lock, error) {
 
 // LockWait takes an exclusive lock on path, polling until it is free or
 // ctx ends.
-func LockWait(ctx context.Context, path string) (*Lock, error) {
+func LockWait(ctx context.Context, path string) (*Lock, error) { return lockWait(ctx, path, true) }
+
+// LockWaitShared takes a shared lock on path, polling until no exclusive
+// holder has it or ctx ends.
+func LockWaitShared(ctx context.Context, path string) (*Lock, error) {
+	return lockWait(ctx, path, false)
+}
+
+func lockWait(ctx context.Context, path string, exclusive bool) (*Lock, error) {
 	delay := 5 * time.Millisecond
 	for {
-		l, err := TryLock(path)
+		l, err := tryLock(path, exclusive)
 		if err != nil || l != nil {
 			return l, err
 		}
@@ -68,6 +76,14 @@ func lockBlocking(path string) (*Lock, error) {
 		return nil, err
 	}
 	return &Lock{f: f}, nil
+}
+
+// Share turns an exclusive lock into a shared one. The kernel does not do
+// it atomically: another process may take the lock exclusively in
+// between, so a caller checks again what the lock guards.
+func (l *Lock) Share() error {
+	_, err := lockFile(l.f, false, true)
+	return err
 }
 
 // Unlock releases the lock. It is safe to call on a nil Lock and twice.

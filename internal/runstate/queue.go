@@ -36,7 +36,7 @@ var ticketSeq atomic.Uint64
 // Join takes a ticket for n machines of key at the back of the queue.
 func (tx *Tx) Join(key string, n int) (*Ticket, error) {
 	dir := tx.r.path("queue")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("%020d-%d-%d~%d~%s", time.Now().UnixNano(), os.Getpid(), ticketSeq.Add(1), max(n, 1), key)

@@ -23,7 +23,7 @@ func (r *Run) StartReaper() error {
 	if err != nil {
 		return err
 	}
-	logf, err := os.OpenFile(r.ReaperLog(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	logf, err := os.OpenFile(r.ReaperLog(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}

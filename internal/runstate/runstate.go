@@ -59,7 +59,10 @@ type Run struct {
 // writing info as its run.json when it has none yet.
 func OpenRun(stateDir, id string, info RunInfo) (*Run, error) {
 	r := &Run{ID: id, Dir: filepath.Join(stateDir, "runs", id)}
-	if err := os.MkdirAll(filepath.Join(r.Dir, "machines"), 0o755); err != nil {
+	if err := Private(stateDir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(r.Dir, "machines"), 0o700); err != nil {
 		return nil, fmt.Errorf("orbtest: state directory: %w", err)
 	}
 	err := r.WithLock(func(*Tx) error {
@@ -161,6 +164,7 @@ type Record struct {
 	Role    Role      `json:"role"`
 	State   State     `json:"state"`
 	Addr    string    `json:"addr,omitempty"` // where the host reaches it, as of its last boot
+	From    string    `json:"from,omitempty"` // the template (or cache entry) it was cloned from
 	PID     int       `json:"pid,omitempty"`  // last process that changed the record
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
@@ -229,7 +233,7 @@ func (tx *Tx) Remove(name string) error {
 // Each line is one write to a file opened for append, so lines from
 // concurrent processes never interleave.
 func (r *Run) Log(event, name string) {
-	f, err := os.OpenFile(r.path("leases.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(r.path("leases.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return
 	}
@@ -246,7 +250,7 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	tmp := path + ".tmp" + fmt.Sprint(os.Getpid())
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
