@@ -19,6 +19,11 @@ import (
 // the spec came from: the same spec in two checkouts is one entry, and one
 // byte more in a copied file is another.
 
+// cacheFormat is the version of how orbtest builds and seals a template.
+// A change to that (the build steps, the seal, what a clone does at its
+// first boot) changes it, so that no entry built the old way is used.
+const cacheFormat = "1"
+
 // keyInput is everything a provisioned template is made of.
 type keyInput struct {
 	Backend, BackendVersion, Remote string
@@ -47,6 +52,7 @@ type keyFile struct {
 func cacheKey(in keyInput) string {
 	h := sha256.New()
 	field := func(k, v string) { fmt.Fprintf(h, "%s=%s\x00", k, strconv.Quote(v)) }
+	field("format", cacheFormat)
 	field("backend", in.Backend)
 	field("backend-version", in.BackendVersion)
 	field("remote", in.Remote)
