@@ -194,6 +194,9 @@ func startChild(t *testing.T, tg crashTarget, scenario, run, state string, extra
 		"ORBTEST_TEST_READY="+c.ready,
 		"ORBTEST_KEEP=never",
 		"ORBTEST_REQUIRE=1",
+		// Cache entries belong to the state directory, which is the
+		// test's temporary one: an entry kept there would outlive it.
+		"ORBTEST_CACHE=off",
 	), extra...)
 	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
 	require.NoError(t, c.cmd.Start())
