@@ -1,6 +1,8 @@
 // Command orbtest inspects and cleans up the machines that orbtest's test
 // fixtures create: which backend is usable (doctor), which machines exist
-// and to which run they belong (ls), and deleting those of ended runs (gc).
+// and to which run they belong (ls), and deleting those of ended runs (gc);
+// and it runs Go test binaries in pool machines for
+// `GOOS=linux go test -exec "orbtest exec"` (exec).
 //
 // The backend is chosen as the library chooses it: ORBTEST_BACKEND
 // (orbstack, incus or auto). The state directory is ORBTEST_STATE_DIR, or
@@ -34,6 +36,7 @@ func commands() []command {
 	return []command{
 		{"doctor", "check that a backend is usable and report its version, image and state", runDoctor},
 		{"ls", "list orbtest machines by run, with their role, lease and state", runLs},
+		{"exec", "run a Go test binary in a pool machine, for go test -exec \"orbtest exec\"", runExec},
 		{"gc", "delete the machines of ended runs (-all: every orbtest machine)", runGC},
 	}
 }

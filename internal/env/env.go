@@ -37,6 +37,7 @@ const (
 	Incus       = "ORBTEST_INCUS"
 	NoReaper    = "ORBTEST_NO_REAPER"
 	Proxy       = "ORBTEST_PACKAGE_PROXY"
+	ExecFlags   = "ORBTEST_EXEC_FLAGS"
 	Reaper      = "ORBTEST_REAPER"
 )
 
@@ -60,6 +61,7 @@ var Vars = []Var{
 	{Name: Orbctl, Default: "`orbctl` from `PATH`", Meaning: "the OrbStack CLI to run: a path, or a name looked up in `PATH`"},
 	{Name: Incus, Default: "`incus` from `PATH`", Meaning: "the Incus CLI to run: a path, or a name looked up in `PATH`"},
 	{Name: Proxy, Default: "unset", Meaning: "HTTP proxy for package downloads (`http://HOST:PORT`), configured in every machine orbtest creates: apt, dnf, and `http_proxy` for setup steps and login shells"},
+	{Name: ExecFlags, Default: "unset", Meaning: "flags of `orbtest exec` (`-distro`, `-version`, `-arch`, `-setup`, `-file`, `-user`, `-env`) read before its command line's, for `go_linux_ARCH_exec` wrappers"},
 	{Name: NoReaper, Default: "unset", Meaning: "`1`: start no reaper (machines of a crashed run are then deleted by the next run's sweep or `orbtest gc`)"},
 	{Name: Reaper, Default: "unset", Meaning: "set by orbtest in the reaper process it starts: the run's directory", Internal: true},
 }
