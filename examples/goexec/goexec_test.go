@@ -45,6 +45,9 @@ func TestInAMachine(t *testing.T) {
 	if inMachine() {
 		t.Skip("skipping test: already in the machine")
 	}
+	if testing.Short() {
+		t.Skip("skipping test: builds this package's tests and runs them in a machine")
+	}
 	vm := orbtest.NewVM(t, orbtest.Debian("bookworm"))
 	orbtest.GoTest(t, vm, ".") // in the machine, this test skips
 }
