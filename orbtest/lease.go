@@ -16,8 +16,11 @@ import (
 // them when the go command exits.
 //
 // The caller holds the lease until it calls release, exactly once: with
-// discard false the machine is reset for the next lease, with discard true
-// it is deleted. Should the caller die first, the lease's lock goes with
+// discard true the machine is deleted; with discard false it is reset for
+// the next lease by a releaser, this executable started again in a session
+// of its own that takes the lease over (its lock file is handed to it), so
+// release returns at once and the reset overlaps the caller's next work
+// (without the releaser, the reset happens in release). Should the caller die first, the lease's lock goes with
 // it and the run reclaims the machine. Lifecycle lines go to [WithLogf]
 // (by default nowhere). LeaseVM is safe for concurrent use.
 func LeaseVM(ctx context.Context, opts ...Option) (vm *VM, release func(ctx context.Context, discard bool) error, err error) {
@@ -46,8 +49,22 @@ func LeaseVM(ctx context.Context, opts ...Option) (vm *VM, release func(ctx cont
 		if discard {
 			keep = KeepNever
 			l.rec.Role = runstate.RoleFresh // release deletes a fresh machine
+		} else if handsOff(c, l) {
+			err := l.handOff(c)
+			if err == nil {
+				return nil
+			}
+			c.logf("orbtest: resetting machine %s here: cannot hand it to a releaser: %v", l.vm.name, err)
 		}
 		return l.release(ctx, keep, false)
 	}
 	return l.vm, release, nil
+}
+
+// handsOff reports whether l's release goes to a releaser: a pool machine
+// to reset, on a backend the releaser can select again by name (not one a
+// test injected).
+func handsOff(c *config, l *lease) bool {
+	return c.driver == nil && l.rec.Role == runstate.RolePool && c.keep != KeepAlways &&
+		(l.p.snap != nil || l.p.cloner != nil)
 }

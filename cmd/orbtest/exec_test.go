@@ -283,3 +283,39 @@ func TestExecTenPackagesShareAtMostMaxVMs(t *testing.T) {
 	assert.NotEmpty(t, used)
 	assert.Len(t, runs, 1, "one go command is one run: %v", runs)
 }
+
+// TestExecHandsTheResetToAReleaser: orbtest exec returns without waiting
+// for the machine's reset; a releaser of its own holds the lease until the
+// machine is idle again, and the next package gets it.
+func TestExecHandsTheResetToAReleaser(t *testing.T) {
+	s := newExecScene(t)
+	s.extraEnv = []string{"ORBTEST_RUN_ID=handoff1", "ORBTEST_RUN_OWNER=" + strconv.Itoa(os.Getpid())}
+	for range 2 {
+		code, out := s.goTest(t, "", "-run", "TestGreeting", ".")
+		require.Equal(t, 0, code, out)
+	}
+	logPath := filepath.Join(s.state, "runs", "handoff1", "leases.log")
+	var events [][]string
+	deadline := time.Now().Add(30 * time.Second)
+	for len(events) < 6 && time.Now().Before(deadline) {
+		b, _ := os.ReadFile(logPath)
+		events = nil
+		for line := range strings.Lines(string(b)) {
+			if f := strings.Fields(line); len(f) == 4 && !naming.IsTemplate(f[2]) {
+				events = append(events, f[1:])
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Len(t, events, 6, "%v", events)
+	for i, want := range []string{"acquire", "handoff", "release", "acquire", "handoff", "release"} {
+		assert.Equal(t, want, events[i][0], "event %d: %v", i, events)
+		assert.Equal(t, events[0][1], events[i][1], "one machine: %v", events)
+	}
+	assert.Equal(t, events[0][2], events[1][2], "the exec process hands off")
+	assert.NotEqual(t, events[1][2], events[2][2], "another process resets: %v", events)
+	assert.NotEqual(t, events[3][2], events[0][2])
+	for _, m := range s.f.Machines() { // this process owns the run: no reaper deletes them while it lives
+		require.NoError(t, s.f.Command("delete", "-f", m).Run())
+	}
+}

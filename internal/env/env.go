@@ -39,6 +39,7 @@ const (
 	Proxy       = "ORBTEST_PACKAGE_PROXY"
 	ExecFlags   = "ORBTEST_EXEC_FLAGS"
 	Reaper      = "ORBTEST_REAPER"
+	Release     = "ORBTEST_RELEASE"
 )
 
 // Defaults of the numeric variables.
@@ -64,6 +65,7 @@ var Vars = []Var{
 	{Name: ExecFlags, Default: "unset", Meaning: "flags of `orbtest exec` (`-distro`, `-version`, `-arch`, `-setup`, `-file`, `-user`, `-env`) read before its command line's, for `go_linux_ARCH_exec` wrappers"},
 	{Name: NoReaper, Default: "unset", Meaning: "`1`: start no reaper (machines of a crashed run are then deleted by the next run's sweep or `orbtest gc`)"},
 	{Name: Reaper, Default: "unset", Meaning: "set by orbtest in the reaper process it starts: the run's directory", Internal: true},
+	{Name: Release, Default: "unset", Meaning: "set by orbtest in the process it hands a lease to for its reset: the lease, as JSON", Internal: true},
 }
 
 // known reports whether name is in Vars.
