@@ -199,6 +199,25 @@ func TestExecCoverageAndProfilesComeBack(t *testing.T) {
 	}
 }
 
+func TestExecArtifactsComeBackUnderTheOutputDirectory(t *testing.T) {
+	s := newExecScene(t)
+	out := t.TempDir()
+	code, log := s.goTest(t, "", "-artifacts", "-outputdir", out, "-run", "TestArtifact", ".")
+	require.Equal(t, 0, code, log)
+	var found []string
+	require.NoError(t, filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "note.txt" {
+			found = append(found, p)
+		}
+		return err
+	}))
+	require.Len(t, found, 1, "note.txt under %s", out)
+	assert.Contains(t, found[0], filepath.Join(out, "_artifacts"))
+	b, err := os.ReadFile(found[0])
+	require.NoError(t, err)
+	assert.Equal(t, "artifact of the guest\n", string(b))
+}
+
 func TestExecPassesOnlyGoTestsAndNamedVariables(t *testing.T) {
 	s := newExecScene(t)
 	s.extraEnv = []string{"EXECPKG_HOSTONLY=leak", "EXECPKG_PASSED=yes", "EXECPKG_ENVCHECK=1",

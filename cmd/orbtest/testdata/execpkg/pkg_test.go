@@ -2,6 +2,7 @@ package execpkg
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -21,6 +22,14 @@ func TestReadsTestdata(t *testing.T) {
 	}
 	if string(b) != "hello from testdata\n" {
 		t.Errorf("testdata/hello.txt = %q", b)
+	}
+}
+
+// TestArtifact leaves a file in its artifact directory, which go test
+// -artifacts keeps under -outputdir.
+func TestArtifact(t *testing.T) {
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "note.txt"), []byte("artifact of the guest\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
