@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/orbtest/go-orbtest/internal/fakeorbctl"
 	"github.com/orbtest/go-orbtest/internal/naming"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 )
 
 // The tests of orbtest exec run go test -exec with the built orbtest
@@ -48,6 +50,7 @@ type execScene struct {
 	pkg      string // the package's directory
 	orbtest  string
 	extraEnv []string
+	runs     []string // the run IDs given to go commands, whose reapers the test waits for
 }
 
 func newExecScene(t *testing.T, opts ...fakeorbctl.Option) *execScene {
@@ -60,12 +63,13 @@ func newExecScene(t *testing.T, opts ...fakeorbctl.Option) *execScene {
 	s := &execScene{f: fakeorbctl.New(t, opts...), state: t.TempDir(), orbtest: bin}
 	s.pkg = filepath.Join(t.TempDir(), "execpkg")
 	require.NoError(t, os.CopyFS(s.pkg, os.DirFS(filepath.Join("testdata", "execpkg"))))
-	t.Cleanup(func() { s.waitNoMachines(t) })
+	t.Cleanup(func() { s.waitRunsOver(t) })
 	return s
 }
 
-// environ is the environment go test runs with: the host's without its
-// ORBTEST_* variables, the fake's, and orbtest's pointing at it.
+// environ is the environment a go command runs with: the host's without
+// its ORBTEST_* variables, the fake's, orbtest's pointing at it, and a run
+// ID of its own (unless extraEnv names one), noted to wait for its reaper.
 func (s *execScene) environ() []string {
 	var env []string
 	for _, kv := range s.f.Environ() {
@@ -74,6 +78,11 @@ func (s *execScene) environ() []string {
 		}
 	}
 	env = append(env, "ORBTEST_BACKEND=orbstack", "ORBTEST_ORBCTL="+s.f.Bin, "ORBTEST_STATE_DIR="+s.state, "GOOS=linux", "GOFLAGS=-count=1")
+	if !slices.ContainsFunc(s.extraEnv, func(kv string) bool { return strings.HasPrefix(kv, "ORBTEST_RUN_ID=") }) {
+		id := fmt.Sprintf("x%07x", len(s.runs)+1)
+		s.runs = append(s.runs, id)
+		env = append(env, "ORBTEST_RUN_ID="+id)
+	}
 	return append(env, s.extraEnv...)
 }
 
@@ -97,8 +106,8 @@ func (s *execScene) goTest(t *testing.T, dir string, args ...string) (int, strin
 	return code, string(out)
 }
 
-// waitNoMachines waits for the run's reaper, which deletes the run's
-// machines once the go command has exited.
+// waitNoMachines waits for the runs' reapers, which delete a run's
+// machines once its go command has exited.
 func (s *execScene) waitNoMachines(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -108,6 +117,28 @@ func (s *execScene) waitNoMachines(t *testing.T) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitRunsOver waits until no machine is left and the reaper of every run
+// the test started has logged its end in reaped.log, its last write in the
+// state directory, which the test's TempDir then removes.
+func (s *execScene) waitRunsOver(t *testing.T) {
+	t.Helper()
+	s.waitNoMachines(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, id := range s.runs {
+		for {
+			b, _ := os.ReadFile(runstate.ReapedLog(s.state))
+			if strings.Contains(string(b), "run "+id+":") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("run %s: its reaper logged no end in 30s:\n%s", id, b)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
 
@@ -245,6 +276,9 @@ func TestExecBadFlagsFailBeforeAnyMachine(t *testing.T) {
 	assert.Contains(t, out, `unknown distro "nope"`)
 	assert.Contains(t, out, "-user:")
 	assert.Zero(t, s.f.CountCalls("create"))
+	_, err := os.Stat(runstate.RunDir(s.state, s.runs[0]))
+	assert.ErrorIs(t, err, os.ErrNotExist, "no run was opened")
+	s.runs = nil // and no reaper started
 }
 
 func TestExecInterruptLeavesNoGuestProcessAndNoMachine(t *testing.T) {
