@@ -12,16 +12,19 @@ import (
 	"time"
 
 	"github.com/orbtest/go-orbtest/internal/env"
+	"github.com/orbtest/go-orbtest/internal/runstate"
 	"github.com/orbtest/go-orbtest/orbtest"
 )
 
 // BenchmarkGoExec times `orbtest exec` on one package's test binary (what
-// go test -exec "orbtest exec" runs per package: lease a machine of the
-// warm pool, copy the package directory and the binary in, run it, bring
-// nothing back, reset the machine) against the same binary run by hand in
+// go test -exec "orbtest exec" runs per package: lease a reset machine of
+// the warm pool, copy the package directory and the binary in, run it,
+// bring nothing back, hand the machine's reset to a releaser) against the same binary run by hand in
 // a ready machine (push the binary and the package's testdata file, exec
 // it). It takes BENCH_GOEXEC_N (20) pairs, in alternating order, after one
-// untimed exec that builds the spec's template, and reports the medians:
+// untimed exec that builds the spec's template; before each exec it waits,
+// untimed, for a reset machine to be free, as go test's build of the next
+// package gives the releaser time to reset one. It reports the medians:
 // exec-ms, direct-ms and overhead-ms (the median of the pairs'
 // differences), and ns/op as exec's median. The exec children join this
 // process's run (ORBTEST_RUN_ID and ORBTEST_RUN_OWNER), so they share its
@@ -81,6 +84,21 @@ func BenchmarkGoExec(b *testing.B) {
 		}
 		return time.Since(t0)
 	}
+	// idle waits, untimed, until the run has a reset machine free: what a
+	// package finds on a warm pool when the one before it has been reset
+	// while go test built it (the reset runs in a releaser of its own).
+	run := runState(orbtest.RunID())
+	idle := func() {
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			recs, _ := run.Records()
+			for _, r := range recs {
+				if r.Role == runstate.RolePool && r.State == runstate.StateIdle && !runstate.Held(run.LeasePath(r.Name)) {
+					return
+				}
+			}
+		}
+		b.Fatal("no machine of the run became idle in 2m")
+	}
 	runExec() // the template, and the pool's machine
 	n := 20
 	if v, err := strconv.Atoi(os.Getenv("BENCH_GOEXEC_N")); err == nil && v > 0 {
@@ -92,9 +110,12 @@ func BenchmarkGoExec(b *testing.B) {
 		for i := range n {
 			var e, d time.Duration
 			if i%2 == 0 {
+				idle()
 				e, d = runExec(), runDirect()
 			} else {
-				d, e = runDirect(), runExec()
+				d = runDirect()
+				idle()
+				e = runExec()
 			}
 			execs, directs, diffs = append(execs, ms(e)), append(directs, ms(d)), append(diffs, ms(e-d))
 			b.Logf("pair %d: exec %.0f ms, direct %.0f ms", i+1, ms(e), ms(d))
