@@ -134,6 +134,19 @@
 // orbtest cache ls lists the entries, orbtest cache prune deletes them;
 // the reaper and orbtest gc never do. OrbStack before 2.0 cannot clone, so
 // it has no cache (the log says so once).
+// # Go tests in the machine
+//
+// Linux-only Go code (systemd, cgroups, netlink, /proc, mount namespaces)
+// is tested where it runs with go test -exec and the orbtest command:
+//
+//	GOOS=linux go test -exec "orbtest exec" ./...
+//
+// Each package's test binary runs in a machine of the go command's pool,
+// as root, in a copy of its package directory, with its output, exit code,
+// -json, coverage and profiles as on a native run (orbtest help exec).
+// From inside a host test, [GoTest] runs a package's tests in a machine
+// the test prepared, each guest test's result in the test's log.
+// [LeaseVM] is the pool lease outside a test that orbtest exec uses.
 //
 // # Cleanup and debugging
 //

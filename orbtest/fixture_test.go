@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -56,6 +57,14 @@ func (f *fakeTB) Skipf(format string, args ...any) {
 	f.skipped = true
 	f.mu.Unlock()
 	runtime.Goexit()
+}
+func (f *fakeTB) TempDir() string {
+	dir, err := os.MkdirTemp("", "faketb")
+	if err != nil {
+		panic(err)
+	}
+	f.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 func (f *fakeTB) fail() { f.mu.Lock(); f.failed = true; f.mu.Unlock() }
 

@@ -64,6 +64,9 @@ func reap(dir string) int {
 			time.Since(start).Round(time.Millisecond), run.ID, fmt.Sprintf(format, args...))
 	}
 	logf("owner %d is gone", info.OwnerPID)
+	if n := waitLeases(run, releaseWait); n > 0 {
+		logf("%d leases still held after %s; deleting anyway", n, releaseWait)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	d, err := backends.Select(ctx, info.Backend)
@@ -92,4 +95,32 @@ func (d timedDeletes) Delete(ctx context.Context, name string) error {
 	err := d.Driver.Delete(ctx, name)
 	d.logf("delete %s: %s (err: %v)", name, time.Since(t0).Round(time.Millisecond), err)
 	return err
+}
+
+// releaseWait bounds how long the reaper waits for the run's leases to be
+// let go: a releaser that LeaseVM handed a reset to may outlive the owner,
+// and a reset that clones the machine again must not make it after the
+// reaper deleted it.
+const releaseWait = teardownTimeout
+
+// waitLeases waits up to d until no machine of run is leased by a live
+// process, and returns how many still are.
+func waitLeases(run *runstate.Run, d time.Duration) int {
+	deadline := time.Now().Add(d)
+	for {
+		held := 0
+		recs, _ := run.Records()
+		for _, r := range recs {
+			if r.Role == runstate.RoleTemplate || r.State == runstate.StateKept {
+				continue
+			}
+			if runstate.Held(run.LeasePath(r.Name)) {
+				held++
+			}
+		}
+		if held == 0 || time.Now().After(deadline) {
+			return held
+		}
+		time.Sleep(reaperPoll)
+	}
 }

@@ -17,6 +17,7 @@
 #   BENCH_N_COLD (15) BENCH_N_WARM (20) BENCH_N_RUN (15) BENCH_RUN_ITERS (20)
 #   BENCH_N_LAG (12) BENCH_N_RESET (8) BENCH_N_SUITE (3)
 #   BENCH_N_INSPECT (5) BENCH_INSPECT_ITERS (10)           repetitions per benchmark
+#   BENCH_GOEXEC_N (20)      orbtest exec against a binary run by hand, pairs per sample
 #   BENCH_GROUP_LOAD (1.0) BENCH_GROUP_WAIT (300)  before each benchmark, wait up to
 #                            that many seconds for the load to fall below that
 #   BENCH_ONLY (all)         a regexp of benchmark names to run, e.g. 'ColdStart|Run'
@@ -30,7 +31,7 @@ ROOT=$(pwd)
 knobs=()
 for v in BENCH_QUICK BENCH_MAX_LOAD BENCH_LOAD_WAIT BENCH_N_COLD BENCH_N_WARM BENCH_N_RUN BENCH_RUN_ITERS \
 	BENCH_N_LAG BENCH_N_RESET BENCH_N_SUITE BENCH_N_INSPECT BENCH_INSPECT_ITERS BENCH_GROUP_LOAD BENCH_GROUP_WAIT \
-	BENCH_ONLY ORBTEST_BACKEND ORBTEST_INCUS; do
+	BENCH_ONLY BENCH_GOEXEC_N ORBTEST_BACKEND ORBTEST_INCUS; do
 	if [[ -n ${!v:-} ]]; then knobs+=("$v=${!v}"); fi
 done
 COMMAND="${knobs[*]:+${knobs[*]} }bash scripts/bench.sh"
@@ -123,6 +124,9 @@ bench '^BenchmarkRun$' "${RUN_ITERS}x" "$N_RUN"
 bench '^BenchmarkReadinessLag$' 1x "$N_LAG"
 bench '^BenchmarkResetOptions$' 1x "$N_RESET"
 bench '^BenchmarkInspect$' "${INSPECT_ITERS}x" "$N_INSPECT"
+# One sample holds the medians of BENCH_GOEXEC_N (20) pairs; the report
+# leaves it out: docs/BENCHMARKS.md quotes it by hand.
+bench '^BenchmarkGoExec$' 1x 1
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -38,6 +38,21 @@ bash scripts/check-leaks.sh -list >"$before"
 echo "test: go test -race ./..."
 go test -race -count=1 -timeout 30m ./...
 
+# Linux-only tests through go test -exec, as a user on any host runs them:
+# each package binary in a pool machine of the go command's run. They skip
+# outside a machine, so all five must have passed.
+echo 'test: GOOS=linux go test -exec "orbtest exec" ./examples/goexec'
+bindir=$(mktemp -d)
+trap 'rm -f "$before"; rm -rf "$bindir"' EXIT
+go build -o "$bindir/orbtest" ./cmd/orbtest
+out=$(GOOS=linux go test -count=1 -v -exec "$bindir/orbtest exec" ./examples/goexec) || { printf '%s\n' "$out"; exit 1; }
+printf '%s\n' "$out"
+passed=$(printf '%s\n' "$out" | grep -c -- '^--- PASS: Test' || true)
+if [ "$passed" -ne 5 ]; then
+	echo "test: $passed of the 5 Linux-only tests of examples/goexec passed under orbtest exec" >&2
+	exit 1
+fi
+
 ORBTEST_LEAKS_IGNORE=$before bash scripts/check-leaks.sh
 # How long each run's reaper took, for the record.
 reaped=${ORBTEST_STATE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/orbtest}/reaped.log

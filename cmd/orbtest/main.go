@@ -1,7 +1,9 @@
 // Command orbtest inspects and cleans up the machines that orbtest's test
 // fixtures create: which backend is usable (doctor), which machines exist
 // and to which run they belong (ls), deleting those of ended runs (gc), and
-// the template cache that runs keep (cache ls, cache prune).
+// the template cache that runs keep (cache ls, cache prune); and it runs Go
+// test binaries in pool machines for
+// `GOOS=linux go test -exec "orbtest exec"` (exec).
 //
 // The backend is chosen as the library chooses it: ORBTEST_BACKEND
 // (orbstack, incus or auto). The state directory is ORBTEST_STATE_DIR, or
@@ -35,6 +37,7 @@ func commands() []command {
 	return []command{
 		{"doctor", "check that a backend is usable and report its version, image and state", runDoctor},
 		{"ls", "list orbtest machines by run, with their role, lease and state", runLs},
+		{"exec", "run a Go test binary in a pool machine, for go test -exec \"orbtest exec\"", runExec},
 		{"gc", "delete the machines of ended runs (-all: every orbtest machine; NAME...: those)", runGC},
 		{"cache", "list (ls) or delete (prune) the template cache's entries", runCache},
 	}

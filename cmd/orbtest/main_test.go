@@ -29,6 +29,10 @@ func TestUsage(t *testing.T) {
 		{args: []string{"gc", "-older-than", "2h"}, code: 2, stderr: "orbtest: gc: -older-than needs -all"},
 		{args: []string{"gc", "-all", "-older-than", "soon"}, code: 2, stderr: "orbtest: gc: invalid value \"soon\" for flag -older-than"},
 		{args: []string{"gc", "-all", "-older-than", "-1h"}, code: 2, stderr: "must not be negative"},
+		{args: []string{"help", "exec"}, code: 0, stdout: "usage: orbtest exec [flags] TESTBINARY [ARGS...]"},
+		{args: []string{"exec"}, code: 2, stderr: "orbtest: exec: no test binary: use orbtest exec [flags] TESTBINARY [ARGS...]"},
+		{args: []string{"exec", "main_test.go"}, code: 2, stderr: `orbtest: exec: test binary "main_test.go" is not a Linux executable`},
+		{args: []string{"exec", "-env", "A B", "-file", "nocolon", "/proc/self/exe"}, code: 2, stderr: `-file "nocolon": use HOST:GUEST`},
 	} {
 		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
 			f, _ := setup(t)

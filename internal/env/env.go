@@ -41,7 +41,9 @@ const (
 	Cache       = "ORBTEST_CACHE"
 	CacheMaxAge = "ORBTEST_CACHE_MAX_AGE"
 	CacheMax    = "ORBTEST_CACHE_MAX_ENTRIES"
+	ExecFlags   = "ORBTEST_EXEC_FLAGS"
 	Reaper      = "ORBTEST_REAPER"
+	Release     = "ORBTEST_RELEASE"
 )
 
 // Defaults of the numeric variables.
@@ -73,8 +75,10 @@ var Vars = []Var{
 	{Name: Cache, Default: "`on`", Meaning: "the template cache across runs: `on`, `off` (build every template in the run, keep none), or `refresh` (rebuild the entries the run uses, once per run)"},
 	{Name: CacheMaxAge, Default: "`168h`", Meaning: "cache entries unused for longer are pruned when a run starts (a Go duration)"},
 	{Name: CacheMax, Default: "`" + strconv.Itoa(DefaultCacheMax) + "`", Meaning: "cache entries kept at most; at a run's start the least recently used beyond it are pruned"},
+	{Name: ExecFlags, Default: "unset", Meaning: "flags of `orbtest exec` (`-distro`, `-version`, `-arch`, `-setup`, `-file`, `-user`, `-env`) read before its command line's, for `go_linux_ARCH_exec` wrappers"},
 	{Name: NoReaper, Default: "unset", Meaning: "`1`: start no reaper (machines of a crashed run are then deleted by the next run's sweep or `orbtest gc`)"},
 	{Name: Reaper, Default: "unset", Meaning: "set by orbtest in the reaper process it starts: the run's directory", Internal: true},
+	{Name: Release, Default: "unset", Meaning: "set by orbtest in the process it hands a lease to for its reset: the lease, as JSON", Internal: true},
 }
 
 // known reports whether name is in Vars.

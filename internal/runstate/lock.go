@@ -106,3 +106,25 @@ func Held(path string) bool {
 	l.Unlock()
 	return false
 }
+
+// File returns the open file that holds the lock, to hand the lock to a
+// child process (exec.Cmd.ExtraFiles): flock locks belong to the open
+// file, so the child holds it too, and keeps it once this process has
+// closed its copy with [Lock.Close].
+func (l *Lock) File() *os.File { return l.f }
+
+// Close closes this process's copy of the lock's file without unlocking
+// it: the lock stays with whoever else has the file open, such as a child
+// it was handed to, and goes when they close it or die.
+func (l *Lock) Close() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	f := l.f
+	l.f = nil
+	return f.Close()
+}
+
+// LockOf wraps f, an open file holding an flock (handed over by a parent
+// process), as a Lock.
+func LockOf(f *os.File) *Lock { return &Lock{f: f} }

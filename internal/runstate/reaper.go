@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"syscall"
 	"time"
 
 	"github.com/orbtest/go-orbtest/internal/env"
@@ -43,3 +44,8 @@ func (r *Run) StartReaper() error {
 	}
 	return errors.New("the reaper did not start within 5s; see " + r.ReaperLog())
 }
+
+// Detached is the process attributes of a child that outlives this
+// process and its process group: a session of its own where the system
+// has them.
+func Detached() *syscall.SysProcAttr { return detached() }

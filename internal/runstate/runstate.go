@@ -58,7 +58,7 @@ type Run struct {
 // OpenRun opens the run id under stateDir, creating its directory and
 // writing info as its run.json when it has none yet.
 func OpenRun(stateDir, id string, info RunInfo) (*Run, error) {
-	r := &Run{ID: id, Dir: filepath.Join(stateDir, "runs", id)}
+	r := &Run{ID: id, Dir: RunDir(stateDir, id)}
 	if err := Private(stateDir); err != nil {
 		return nil, err
 	}
@@ -77,6 +77,9 @@ func OpenRun(stateDir, id string, info RunInfo) (*Run, error) {
 	})
 	return r, err
 }
+
+// RunDir is the directory of run id under stateDir.
+func RunDir(stateDir, id string) string { return filepath.Join(stateDir, "runs", id) }
 
 // Runs lists the runs under stateDir.
 func Runs(stateDir string) ([]*Run, error) {

@@ -1,0 +1,3 @@
+module example.com/execpkg
+
+go 1.26
