@@ -124,8 +124,7 @@ bench '^BenchmarkRun$' "${RUN_ITERS}x" "$N_RUN"
 bench '^BenchmarkReadinessLag$' 1x "$N_LAG"
 bench '^BenchmarkResetOptions$' 1x "$N_RESET"
 bench '^BenchmarkInspect$' "${INSPECT_ITERS}x" "$N_INSPECT"
-# One sample holds the medians of BENCH_GOEXEC_N (20) pairs; the report
-# leaves it out: docs/BENCHMARKS.md quotes it by hand.
+# One sample holds the medians of BENCH_GOEXEC_N (20) pairs (§6).
 bench '^BenchmarkGoExec$' 1x 1
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)

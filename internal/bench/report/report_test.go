@@ -163,6 +163,19 @@ func TestRender(t *testing.T) {
 			},
 		},
 		{
+			name: "orbtest exec overhead against its target",
+			out:  "BenchmarkGoExec-2 1 340000000 ns/op 340 exec-ms 210 direct-ms 100 overhead-ms\n",
+			want: []string{
+				"| 6 | `orbtest exec` per package on a warm pool, over the binary pushed and run by hand | **100 ms** | ≤ 300 ms | **met** |",
+				"| orbtest exec TESTBINARY (lease, copy of the package, run, hand back) | 340 ms |",
+			},
+		},
+		{
+			name: "orbtest exec overhead missed says what it cost",
+			out:  "BenchmarkGoExec-2 1 940000000 ns/op 940 exec-ms 210 direct-ms 700 overhead-ms\n",
+			want: []string{"| **700 ms** | ≤ 300 ms | **missed** | exec 940 ms against 210 ms by hand (§6) |"},
+		},
+		{
 			name: "reset options: the cheapest is named when it is not restore",
 			out: "BenchmarkResetOptions/cycle-2 1 1 ns/op 3000 restore-ipv4-ms 2500 force-ipv4-ms 4000 clean-ipv4-ms 2800 recopy-ipv4-ms " +
 				"100 restore-exec-ms 200 force-exec-ms 300 clean-exec-ms 400 recopy-exec-ms\n" +
