@@ -77,7 +77,9 @@ func (s *execScene) environ() []string {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "ORBTEST_BACKEND=orbstack", "ORBTEST_ORBCTL="+s.f.Bin, "ORBTEST_STATE_DIR="+s.state, "GOOS=linux", "GOFLAGS=-count=1")
+	// The state directory is the test's temporary one: the cache is off,
+	// or its entries would outlive it.
+	env = append(env, "ORBTEST_BACKEND=orbstack", "ORBTEST_ORBCTL="+s.f.Bin, "ORBTEST_STATE_DIR="+s.state, "ORBTEST_CACHE=off", "GOOS=linux", "GOFLAGS=-count=1")
 	if !slices.ContainsFunc(s.extraEnv, func(kv string) bool { return strings.HasPrefix(kv, "ORBTEST_RUN_ID=") }) {
 		id := fmt.Sprintf("x%07x", len(s.runs)+1)
 		s.runs = append(s.runs, id)
