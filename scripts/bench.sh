@@ -16,7 +16,8 @@
 #   BENCH_DOC (docs/BENCHMARKS.md)
 #   BENCH_N_COLD (15) BENCH_N_WARM (20) BENCH_N_RUN (15) BENCH_RUN_ITERS (20)
 #   BENCH_N_LAG (12) BENCH_N_RESET (8) BENCH_N_SUITE (3)
-#   BENCH_N_INSPECT (5) BENCH_INSPECT_ITERS (10)           repetitions per benchmark
+#   BENCH_N_INSPECT (5) BENCH_INSPECT_ITERS (10) BENCH_N_CACHE (5)
+#                            repetitions per benchmark
 #   BENCH_GROUP_LOAD (1.0) BENCH_GROUP_WAIT (300)  before each benchmark, wait up to
 #                            that many seconds for the load to fall below that
 #   BENCH_ONLY (all)         a regexp of benchmark names to run, e.g. 'ColdStart|Run'
@@ -29,7 +30,7 @@ ROOT=$(pwd)
 # The exact command, with every knob that differs from the defaults.
 knobs=()
 for v in BENCH_QUICK BENCH_MAX_LOAD BENCH_LOAD_WAIT BENCH_N_COLD BENCH_N_WARM BENCH_N_RUN BENCH_RUN_ITERS \
-	BENCH_N_LAG BENCH_N_RESET BENCH_N_SUITE BENCH_N_INSPECT BENCH_INSPECT_ITERS BENCH_GROUP_LOAD BENCH_GROUP_WAIT \
+	BENCH_N_LAG BENCH_N_RESET BENCH_N_SUITE BENCH_N_INSPECT BENCH_INSPECT_ITERS BENCH_N_CACHE BENCH_GROUP_LOAD BENCH_GROUP_WAIT \
 	BENCH_ONLY ORBTEST_BACKEND ORBTEST_INCUS; do
 	if [[ -n ${!v:-} ]]; then knobs+=("$v=${!v}"); fi
 done
@@ -38,7 +39,7 @@ COMMAND="${knobs[*]:+${knobs[*]} }bash scripts/bench.sh"
 if [[ -n ${BENCH_QUICK:-} ]]; then
 	: "${BENCH_N_COLD:=3}" "${BENCH_N_WARM:=3}" "${BENCH_N_RUN:=3}" "${BENCH_RUN_ITERS:=5}"
 	: "${BENCH_N_LAG:=2}" "${BENCH_N_RESET:=2}" "${BENCH_N_SUITE:=1}" "${BENCH_MAX_LOAD:=1000}"
-	: "${BENCH_N_INSPECT:=2}" "${BENCH_INSPECT_ITERS:=3}" "${BENCH_GROUP_LOAD:=1000}"
+	: "${BENCH_N_INSPECT:=2}" "${BENCH_INSPECT_ITERS:=3}" "${BENCH_N_CACHE:=2}" "${BENCH_GROUP_LOAD:=1000}"
 fi
 MAX_LOAD=${BENCH_MAX_LOAD:-0.7}
 LOAD_WAIT=${BENCH_LOAD_WAIT:-1500}
@@ -51,6 +52,7 @@ N_RESET=${BENCH_N_RESET:-8}
 N_SUITE=${BENCH_N_SUITE:-3}
 N_INSPECT=${BENCH_N_INSPECT:-5}
 INSPECT_ITERS=${BENCH_INSPECT_ITERS:-10}
+N_CACHE=${BENCH_N_CACHE:-5}
 ONLY=${BENCH_ONLY:-}
 DOC=${BENCH_DOC:-$ROOT/docs/BENCHMARKS.md}
 OUT_DIR=${BENCH_OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/orbtest-bench.XXXXXX")}
@@ -123,6 +125,7 @@ bench '^BenchmarkRun$' "${RUN_ITERS}x" "$N_RUN"
 bench '^BenchmarkReadinessLag$' 1x "$N_LAG"
 bench '^BenchmarkResetOptions$' 1x "$N_RESET"
 bench '^BenchmarkInspect$' "${INSPECT_ITERS}x" "$N_INSPECT"
+bench '^BenchmarkCacheRuns$' 1x "$N_CACHE"
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -214,6 +214,7 @@ func benchReport(d benchData, meta map[string]string) string {
 		why(lag.med <= 100, fmt.Sprintf("the wait for the DHCP address; StartVM returns %s ms after the address shows", num(lagIP[0].med))))
 	p("| 5b | readiness lag, pool reset (release return − first possible command) | **%s ms** | ≤ 100 ms | %s | %s |", num(lagReset.med), yesNo(lagReset.med <= 100),
 		why(lagReset.med <= 100, fmt.Sprintf("same; the reset returns %s ms after the address shows", num(lagIP[1].med))))
+	p("%s", cacheRow("6", d))
 	p("")
 	p("Reset time (at release, off the lease path): **%s ms** median in one process, %s ms in the child processes.", num(warmInReset.med), num(warmXReset.med))
 	p("")
@@ -409,6 +410,7 @@ func benchReport(d benchData, meta map[string]string) string {
 			num(la.med), num(lr.med))
 		p("")
 	}
+	cacheSection(p, d, "6. Template cache across runs")
 	p("## Findings for the maintainers")
 	p("")
 	p("Measured causes of the remaining costs, for whoever works on them next (wait.go, exec.go, Inspect, the image):")
