@@ -186,7 +186,7 @@ func TestRender(t *testing.T) {
 		},
 		{
 			name: "template cache: second run over 1.5 s is missed, with its parts",
-			out: "BenchmarkCacheRuns/backend-2 1 1 ns/op 12000 first-to-body-ms 2350 second-to-body-ms 30 second-start-ms 60 second-probe-ms 2250 second-ready-ms 400 second-lookup-ms 1500 second-dhcp-ms\n",
+			out:  "BenchmarkCacheRuns/backend-2 1 1 ns/op 12000 first-to-body-ms 2350 second-to-body-ms 30 second-start-ms 60 second-probe-ms 2250 second-ready-ms 400 second-lookup-ms 1500 second-dhcp-ms\n",
 			want: []string{
 				"| ≤ 1.5 s on Incus/btrfs | **missed** | second run: exec to the test function 30.0 ms, backend probe 60.0 ms, NewVM 2250 ms: its cache hit after 400 ms (pool init, content key, the entry's lock and checks), the guest's DHCP address at 1500 ms (clone, start, boot), and 750 ms more to return (readiness poll, new identity, snapshot) |",
 				"**Why missed:** exec to the test function 30.0 ms",
