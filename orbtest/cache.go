@@ -41,7 +41,7 @@ type poolCache struct {
 	c       *runstate.Cache   // nil until opened
 	entries map[string]string // pool key -> entry name, once used by this process
 	locks   []*runstate.Lock  // use locks, held for the process's life
-	version string            // the backend's, from Probe
+	version string            // the backend's, from its probe
 	pruned  bool
 }
 
@@ -154,7 +154,7 @@ func (p *pool) keyInput(ctx context.Context, c *config) (keyInput, error) {
 	version := p.cache.version
 	p.cache.mu.Unlock()
 	if version == "" {
-		info, err := p.d.Probe(ctx)
+		info, err := driverInfo(ctx, p.d)
 		if err != nil {
 			return keyInput{}, fmt.Errorf("orbtest: template for %s: %w", s, err)
 		}

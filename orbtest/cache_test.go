@@ -233,3 +233,30 @@ func TestCacheConcurrentRunsBuildOnce(t *testing.T) {
 	}
 	assert.Equal(t, runs-1, hits, "every other run cloned from the entry")
 }
+
+// The cache key takes the backend's version from the probe that selected
+// the driver, and probes only a driver no probe selected.
+func TestCacheKeyVersionFromTheSelectingProbe(t *testing.T) {
+	spec := Debian("bookworm")
+	for _, tc := range []struct {
+		name        string
+		selected    bool
+		wantVersion string
+		wantProbes  int
+	}{
+		{"selected by a probe: no second probe", true, "7.1", 0},
+		{"not selected (an injected driver): probed once", false, "1", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, m := newCachingDriver()
+			if tc.selected {
+				probeInfo.Store(d, backend.Info{Backend: "mem", Version: "7.1"})
+				t.Cleanup(func() { probeInfo.Delete(d) })
+			}
+			in, err := (&pool{d: d}).keyInput(t.Context(), &config{spec: spec})
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantVersion, in.BackendVersion)
+			assert.Equal(t, tc.wantProbes, m.Calls("probe"))
+		})
+	}
+}

@@ -111,6 +111,7 @@ func (d *memDriver) Name() string { return "mem" }
 func (d *memDriver) Probe(context.Context) (backend.Info, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.record("probe", "")
 	return backend.Info{Backend: "mem", Version: "1"}, nil
 }
 

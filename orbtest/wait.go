@@ -24,6 +24,8 @@ import (
 type Check struct {
 	name string
 	fn   func(ctx context.Context, vm *VM) error
+	// every bounds the interval between attempts (0: waitMax).
+	every time.Duration
 }
 
 // NewCheck returns a Check named name (used in logs and errors) that calls
@@ -54,11 +56,15 @@ func Running() Check {
 }
 
 // hasAddress passes once the backend reports an address for the machine.
+// It is polled at least every addressEvery: nothing announces the guest's
+// DHCP lease, and every machine waits for it.
 func hasAddress() Check {
-	return NewCheck("has an address", func(ctx context.Context, vm *VM) error {
+	c := NewCheck("has an address", func(ctx context.Context, vm *VM) error {
 		_, err := vm.lookupAddress(ctx)
 		return err
 	})
+	c.every = addressEvery
+	return c
 }
 
 // CommandSucceeds passes once the command exits 0 in the machine. It runs
@@ -235,8 +241,9 @@ const dialTimeout = 3 * time.Second
 const (
 	waitInitial    = 20 * time.Millisecond
 	waitMax        = time.Second
-	waitAttemptMax = 30 * time.Second // one check attempt
-	aliveEvery     = time.Second      // how often a failing wait asks whether the machine died
+	addressEvery   = 100 * time.Millisecond // hasAddress's longest interval
+	waitAttemptMax = 30 * time.Second       // one check attempt
+	aliveEvery     = time.Second            // how often a failing wait asks whether the machine died
 )
 
 // waitFor polls c until it passes, fails permanently, or ctx ends. When ctx
@@ -249,7 +256,7 @@ func (vm *VM) waitFor(ctx context.Context, c Check) error {
 		backoff.WithInitialInterval(waitInitial),
 		backoff.WithRandomizationFactor(0.3),
 		backoff.WithMultiplier(1.6),
-		backoff.WithMaxInterval(waitMax),
+		backoff.WithMaxInterval(c.maxInterval()),
 		backoff.WithMaxElapsedTime(0), // ctx is the only clock
 	), ctx)
 	var last error
@@ -285,6 +292,14 @@ func (vm *VM) waitFor(ctx context.Context, c Check) error {
 			c.name, time.Since(start).Round(time.Millisecond), attempts, ctx.Err(), last)
 	}
 	return fmt.Errorf("%s: %w", c.name, err)
+}
+
+// maxInterval is the longest wait between two attempts of c.
+func (c Check) maxInterval() time.Duration {
+	if c.every > 0 {
+		return c.every
+	}
+	return waitMax
 }
 
 // dead returns an error when the machine is gone or stopped.

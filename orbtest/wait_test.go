@@ -88,3 +88,20 @@ func TestAllAndAny(t *testing.T) {
 	assert.True(t, isPermanent(Any(never, never).fn(ctx, nil)))
 	assert.Equal(t, "pass or never", Any(pass, never).String())
 }
+
+func TestCheckMaxInterval(t *testing.T) {
+	for _, tc := range []struct {
+		check Check
+		want  time.Duration
+	}{
+		{hasAddress(), addressEvery},
+		{Running(), waitMax},
+		{CommandSucceeds("true"), waitMax},
+		{PortReachable(80), waitMax},
+		{NewCheck("custom", func(context.Context, *VM) error { return nil }), waitMax},
+	} {
+		if got := tc.check.maxInterval(); got != tc.want {
+			t.Errorf("%s: max interval %s, want %s", tc.check, got, tc.want)
+		}
+	}
+}

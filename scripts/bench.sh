@@ -16,7 +16,8 @@
 #   BENCH_DOC (docs/BENCHMARKS.md)
 #   BENCH_N_COLD (15) BENCH_N_WARM (20) BENCH_N_RUN (15) BENCH_RUN_ITERS (20)
 #   BENCH_N_LAG (12) BENCH_N_RESET (8) BENCH_N_SUITE (3)
-#   BENCH_N_INSPECT (5) BENCH_INSPECT_ITERS (10)           repetitions per benchmark
+#   BENCH_N_INSPECT (5) BENCH_INSPECT_ITERS (10) BENCH_N_CACHE (5)
+#                            repetitions per benchmark
 #   BENCH_GOEXEC_N (20)      orbtest exec against a binary run by hand, pairs per sample
 #   BENCH_GROUP_LOAD (1.0) BENCH_GROUP_WAIT (300)  before each benchmark, wait up to
 #                            that many seconds for the load to fall below that
@@ -30,7 +31,7 @@ ROOT=$(pwd)
 # The exact command, with every knob that differs from the defaults.
 knobs=()
 for v in BENCH_QUICK BENCH_MAX_LOAD BENCH_LOAD_WAIT BENCH_N_COLD BENCH_N_WARM BENCH_N_RUN BENCH_RUN_ITERS \
-	BENCH_N_LAG BENCH_N_RESET BENCH_N_SUITE BENCH_N_INSPECT BENCH_INSPECT_ITERS BENCH_GROUP_LOAD BENCH_GROUP_WAIT \
+	BENCH_N_LAG BENCH_N_RESET BENCH_N_SUITE BENCH_N_INSPECT BENCH_INSPECT_ITERS BENCH_N_CACHE BENCH_GROUP_LOAD BENCH_GROUP_WAIT \
 	BENCH_ONLY BENCH_GOEXEC_N ORBTEST_BACKEND ORBTEST_INCUS; do
 	if [[ -n ${!v:-} ]]; then knobs+=("$v=${!v}"); fi
 done
@@ -39,7 +40,7 @@ COMMAND="${knobs[*]:+${knobs[*]} }bash scripts/bench.sh"
 if [[ -n ${BENCH_QUICK:-} ]]; then
 	: "${BENCH_N_COLD:=3}" "${BENCH_N_WARM:=3}" "${BENCH_N_RUN:=3}" "${BENCH_RUN_ITERS:=5}"
 	: "${BENCH_N_LAG:=2}" "${BENCH_N_RESET:=2}" "${BENCH_N_SUITE:=1}" "${BENCH_MAX_LOAD:=1000}"
-	: "${BENCH_N_INSPECT:=2}" "${BENCH_INSPECT_ITERS:=3}" "${BENCH_GROUP_LOAD:=1000}"
+	: "${BENCH_N_INSPECT:=2}" "${BENCH_INSPECT_ITERS:=3}" "${BENCH_N_CACHE:=2}" "${BENCH_GROUP_LOAD:=1000}"
 fi
 MAX_LOAD=${BENCH_MAX_LOAD:-0.7}
 LOAD_WAIT=${BENCH_LOAD_WAIT:-1500}
@@ -52,6 +53,7 @@ N_RESET=${BENCH_N_RESET:-8}
 N_SUITE=${BENCH_N_SUITE:-3}
 N_INSPECT=${BENCH_N_INSPECT:-5}
 INSPECT_ITERS=${BENCH_INSPECT_ITERS:-10}
+N_CACHE=${BENCH_N_CACHE:-5}
 ONLY=${BENCH_ONLY:-}
 DOC=${BENCH_DOC:-$ROOT/docs/BENCHMARKS.md}
 OUT_DIR=${BENCH_OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/orbtest-bench.XXXXXX")}
@@ -124,7 +126,8 @@ bench '^BenchmarkRun$' "${RUN_ITERS}x" "$N_RUN"
 bench '^BenchmarkReadinessLag$' 1x "$N_LAG"
 bench '^BenchmarkResetOptions$' 1x "$N_RESET"
 bench '^BenchmarkInspect$' "${INSPECT_ITERS}x" "$N_INSPECT"
-# One sample holds the medians of BENCH_GOEXEC_N (20) pairs (§6).
+bench '^BenchmarkCacheRuns$' 1x "$N_CACHE"
+# One sample holds the medians of BENCH_GOEXEC_N (20) pairs (§7).
 bench '^BenchmarkGoExec$' 1x 1
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -141,6 +144,14 @@ if command -v incus >/dev/null; then
 		log "deleting machines left behind: $(left | tr '\n' ' ')"
 		left | xargs -r incus delete --force
 	fi
+fi
+# The template cache entries the benchmarks kept belong to this run's
+# state directory, which nothing will use again: delete them
+# (orbcache-STORE-..., STORE from the state directory's path as in
+# internal/naming).
+if command -v incus >/dev/null; then
+	store=$(printf %s "$ORBTEST_STATE_DIR" | sha256sum | cut -c1-6)
+	incus list -c n -f csv 2>/dev/null | grep "^orbcache-$store-" | xargs -r incus delete --force
 fi
 
 # The machine and the backend.

@@ -23,52 +23,72 @@ func Choice() string { return env.Choice() }
 // "auto": the first of the two that is installed and running). When none
 // is, the error wraps backend.ErrUnavailable and says what to do.
 func Select(ctx context.Context, choice string) (backend.Driver, error) {
+	d, _, err := SelectProbed(ctx, choice)
+	return d, err
+}
+
+// SelectProbed is Select, and also returns what the driver's probe
+// reported, so that its caller need not probe again.
+func SelectProbed(ctx context.Context, choice string) (backend.Driver, backend.Info, error) {
 	switch choice {
 	case "orbstack":
-		return OrbStack(ctx)
+		return orbStack(ctx)
 	case "incus":
-		return Incus(ctx)
+		return incusProbed(ctx)
 	case "auto":
-		d, oerr := OrbStack(ctx)
+		d, info, oerr := orbStack(ctx)
 		if oerr == nil {
-			return d, nil
+			return d, info, nil
 		}
-		d, ierr := Incus(ctx)
+		d, info, ierr := incusProbed(ctx)
 		if ierr == nil {
-			return d, nil
+			return d, info, nil
 		}
-		return nil, fmt.Errorf("%w: no backend found (ORBTEST_BACKEND=auto): orbstack: %s; incus: %s",
+		return nil, backend.Info{}, fmt.Errorf("%w: no backend found (ORBTEST_BACKEND=auto): orbstack: %s; incus: %s",
 			backend.ErrUnavailable, stripClass(oerr), stripClass(ierr))
 	}
-	return nil, fmt.Errorf("bad backend %q: use orbstack, incus or auto", choice)
+	return nil, backend.Info{}, fmt.Errorf("bad backend %q: use orbstack, incus or auto", choice)
 }
 
 // OrbStack returns the OrbStack driver if orbctl is installed and OrbStack
 // is running.
 func OrbStack(ctx context.Context) (backend.Driver, error) {
+	d, _, err := orbStack(ctx)
+	return d, err
+}
+
+// orbStack is OrbStack, and what the driver's probe reported.
+func orbStack(ctx context.Context) (backend.Driver, backend.Info, error) {
 	path, err := orbctl.Find()
 	if err != nil {
-		return nil, unavailable("orbstack", err, "install OrbStack (macOS), or set ORBTEST_ORBCTL")
+		return nil, backend.Info{}, unavailable("orbstack", err, "install OrbStack (macOS), or set ORBTEST_ORBCTL")
 	}
-	d, err := orbctl.Open(ctx, path)
+	d, info, err := orbctl.OpenProbed(ctx, path)
 	if err != nil {
-		return nil, unavailable("orbstack", err, "start it with: orbctl start")
+		return nil, backend.Info{}, unavailable("orbstack", err, "start it with: orbctl start")
 	}
-	return d, nil
+	return d, info, nil
 }
 
 // Incus returns the Incus driver, aimed at ORBTEST_INCUS_REMOTE when set,
 // if incus is installed and its daemon answers.
 func Incus(ctx context.Context) (backend.Driver, error) {
+	d, _, err := incusProbed(ctx)
+	return d, err
+}
+
+// incusProbed is Incus, and what the driver's probe reported.
+func incusProbed(ctx context.Context) (backend.Driver, backend.Info, error) {
 	path, err := incus.Find()
 	if err != nil {
-		return nil, unavailable("incus", err, "run scripts/setup-incus.sh")
+		return nil, backend.Info{}, unavailable("incus", err, "run scripts/setup-incus.sh")
 	}
 	d := incus.New(path, incus.WithRemote(env.Get(env.IncusRemote)))
-	if _, err := d.Probe(ctx); err != nil {
-		return nil, unavailable("incus", err, "start incusd, or run scripts/setup-incus.sh")
+	info, err := d.Probe(ctx)
+	if err != nil {
+		return nil, backend.Info{}, unavailable("incus", err, "start incusd, or run scripts/setup-incus.sh")
 	}
-	return d, nil
+	return d, info, nil
 }
 
 func unavailable(name string, err error, hint string) error {

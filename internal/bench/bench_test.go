@@ -242,11 +242,17 @@ func benchChildRunID() string {
 // reaper has finished, so the next timed run starts on a quiet backend.
 func benchDeleteRun(b *testing.B, e *benchEnv, id string) {
 	b.Helper()
+	benchDeleteRunOf(b, e.d, runState(id))
+}
+
+// benchDeleteRunOf is benchDeleteRun for run, on driver d.
+func benchDeleteRunOf(b *testing.B, d backend.Driver, run *runstate.Run) {
+	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	run := runState(id)
+	id := run.ID
 	for {
-		ms, err := e.d.List(ctx)
+		ms, err := d.List(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -262,7 +268,7 @@ func benchDeleteRun(b *testing.B, e *benchEnv, id string) {
 		}
 		if len(left) > 0 && !reaping {
 			for _, name := range left {
-				_ = backend.Retry(ctx, func(ctx context.Context) error { return e.d.Delete(ctx, name) })
+				_ = backend.Retry(ctx, func(ctx context.Context) error { return d.Delete(ctx, name) })
 			}
 		}
 		if ctx.Err() != nil {

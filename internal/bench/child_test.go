@@ -107,6 +107,8 @@ func TestBenchChild(t *testing.T) {
 		metric("driver-ms", driver)
 		metric("poolinit-ms", first-second)
 		metric("acquire-ms", second)
+	case "cache-run":
+		cacheChild(t)
 	case "suite-fresh", "suite-pool":
 		if os.Getenv(traceEnv) == "1" {
 			traceCLI(t)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -219,6 +220,35 @@ func (b Builder) ListOne(name string) ([]string, error) {
 		return nil, err
 	}
 	return slices.Concat([]string{"list"}, r, []string{"^" + name + "$", "--format", "json"}), nil
+}
+
+// InstanceQuery builds "query [remote:]/1.0/instances/NAME?project=P&recursion=1":
+// one instance with its state, as one element of ListOne's list, without
+// the server gathering every instance of the project as `incus list` does.
+// `incus query` does not apply the project the client has for the remote,
+// so project (CurrentProject's) is given.
+func (b Builder) InstanceQuery(name, project string) ([]string, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	if err := ValidateRemote(b.Remote); err != nil {
+		return nil, err
+	}
+	if project == "" {
+		return nil, fmt.Errorf("incus: query instance %q: no project: %w", name, backend.ErrInvalid)
+	}
+	q := url.Values{"project": {project}, "recursion": {"1"}}
+	return []string{"query", instanceRef(b.Remote, "/1.0/instances/"+name+"?"+q.Encode())}, nil
+}
+
+// CurrentProject builds "project get-current [remote:]": the project the
+// client uses on the remote.
+func (b Builder) CurrentProject() ([]string, error) {
+	r, err := b.remoteArg()
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{"project", "get-current"}, r...), nil
 }
 
 // Exec builds "exec NAME -T [-n] --user=UID --group=GID [--cwd=DIR]

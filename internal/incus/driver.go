@@ -41,6 +41,10 @@ type Driver struct {
 	users  map[userKey]Account     // accounts looked up in machines
 	defs   map[string]string       // machine -> default user
 	arches map[string]bool         // server architectures, from serverInfo
+	// project is the client's project on the remote, for Inspect's
+	// query; "" once known means unknown (Inspect lists instead).
+	project      string
+	projectKnown bool
 }
 
 type userKey struct{ machine, user string }

@@ -198,6 +198,7 @@ func TestFakeExecUserLookupCached(t *testing.T) {
 	// With stdin, the guard is released by a second call, as root.
 	ack := "exec orbtest-a -T -n --user=0 --group=0 --cwd=/ -- " + strings.Join(cli.AckArgv(cli.Start{Guard: 4241}), " ")
 	assert.Equal(t, []string{
+		"project get-current", // no answer: Inspect lists
 		"list ^orbtest-a$ --format json",
 		"exec orbtest-a -T --user=0 --group=0 --cwd=/ -- " + guardLine("/", false, false, "getent", "passwd", "dev"),
 		want, ack, want, ack,
@@ -308,6 +309,62 @@ func TestFakeCreate(t *testing.T) {
 	})
 }
 
+// Inspect asks for the one instance in the client's current project
+// (learnt once), and a missing instance is ErrNotFound; where the client
+// cannot name its project, Inspect lists.
+func TestFakeInspectQueriesOneInstance(t *testing.T) {
+	one := strings.TrimSuffix(strings.TrimPrefix(runningJSON, "["), "]")
+	for _, tc := range []struct {
+		name   string
+		rules  []fakeRule
+		remote string
+		err    error
+		calls  []string
+	}{
+		{
+			name:  "the instance in the current project",
+			rules: []fakeRule{{Match: "project get-current", Stdout: "dev-project\n"}, {Match: "query /1.0/instances/orbtest-a?", Stdout: one}},
+			calls: []string{"project get-current", "query /1.0/instances/orbtest-a?project=dev-project&recursion=1", "query /1.0/instances/orbtest-a?project=dev-project&recursion=1"},
+		},
+		{
+			name:   "on a remote",
+			remote: "lab",
+			rules:  []fakeRule{{Match: "project get-current lab:", Stdout: "default\n"}, {Match: "query lab:/1.0/instances/orbtest-a?", Stdout: one}},
+			calls:  []string{"project get-current lab:", "query lab:/1.0/instances/orbtest-a?project=default&recursion=1", "query lab:/1.0/instances/orbtest-a?project=default&recursion=1"},
+		},
+		{
+			name:  "missing",
+			rules: []fakeRule{{Match: "project get-current", Stdout: "default\n"}, {Match: "query", Stderr: notFound, Code: 1}},
+			err:   backend.ErrNotFound,
+			calls: []string{"project get-current", "query /1.0/instances/orbtest-a?project=default&recursion=1", "query /1.0/instances/orbtest-a?project=default&recursion=1"},
+		},
+		{
+			name:  "no project: a list",
+			rules: []fakeRule{{Match: "project get-current", Stderr: "Error: unknown command\n", Code: 1}, {Match: "list", Stdout: runningJSON}},
+			calls: []string{"project get-current", "list ^orbtest-a$ --format json", "list ^orbtest-a$ --format json"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []Option
+			if tc.remote != "" {
+				opts = append(opts, WithRemote(tc.remote))
+			}
+			f := newFake(t, tc.rules, opts...)
+			for range 2 {
+				m, err := f.Inspect(context.Background(), "orbtest-a")
+				if tc.err != nil {
+					assert.ErrorIs(t, err, tc.err)
+					continue
+				}
+				require.NoError(t, err)
+				assert.Equal(t, backend.StateRunning, m.State)
+				assert.Equal(t, "10.0.0.2", m.Address)
+			}
+			assert.Equal(t, tc.calls, f.calls(t), "the project is asked once")
+		})
+	}
+}
+
 func TestFakeRestoreRestarts(t *testing.T) {
 	f := newFake(t, []fakeRule{
 		{Match: "list", Stdout: rootJSON, Once: true},
@@ -317,6 +374,7 @@ func TestFakeRestoreRestarts(t *testing.T) {
 	})
 	require.NoError(t, f.Restore(context.Background(), "orbtest-a", "clean"))
 	assert.Equal(t, []string{
+		"project get-current", // no answer: Inspect lists
 		"list ^orbtest-a$ --format json",
 		"snapshot restore orbtest-a clean",
 		"list ^orbtest-a$ --format json",

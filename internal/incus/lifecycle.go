@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -176,9 +177,17 @@ func (d *Driver) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
-// Inspect reports one container ("incus list ^NAME$ --format json").
+// Inspect reports one container: `incus query` of the one instance in
+// the client's current project on the remote, or, where that project
+// cannot be learnt, "incus list ^NAME$ --format json" (which has the
+// server gather every instance of the project with its state).
 func (d *Driver) Inspect(ctx context.Context, name string) (backend.Machine, error) {
 	args, err := d.b.ListOne(name)
+	one := false
+	if p := d.currentProject(ctx); p != "" && err == nil {
+		args, err = d.b.InstanceQuery(name, p)
+		one = true
+	}
 	if err != nil {
 		return backend.Machine{}, err
 	}
@@ -186,7 +195,11 @@ func (d *Driver) Inspect(ctx context.Context, name string) (backend.Machine, err
 	if err != nil {
 		return backend.Machine{}, wrap("inspect", name, err)
 	}
-	ms, err := ParseList(res.Stdout)
+	out := res.Stdout
+	if one {
+		out = slices.Concat([]byte("["), out, []byte("]"))
+	}
+	ms, err := ParseList(out)
 	if err != nil {
 		return backend.Machine{}, fmt.Errorf("incus inspect %q: %w", name, err)
 	}
@@ -199,6 +212,35 @@ func (d *Driver) Inspect(ctx context.Context, name string) (backend.Machine, err
 		}
 	}
 	return backend.Machine{}, fmt.Errorf("incus inspect %q: no such instance: %w", name, backend.ErrNotFound)
+}
+
+// currentProject is the client's project on the driver's remote ("project
+// get-current"), asked once; "" when the client cannot say.
+func (d *Driver) currentProject(ctx context.Context) string {
+	d.mu.Lock()
+	p, known := d.project, d.projectKnown
+	d.mu.Unlock()
+	if known {
+		return p
+	}
+	args, err := d.b.CurrentProject()
+	if err != nil {
+		return ""
+	}
+	res, err := d.run(ctx, backend.OpQuery, args)
+	if ctx.Err() != nil {
+		return "" // ask again next time
+	}
+	if err == nil {
+		p = strings.TrimSpace(string(res.Stdout))
+		if strings.ContainsAny(p, " \t\n/?&#") {
+			p = ""
+		}
+	}
+	d.mu.Lock()
+	d.project, d.projectKnown = p, true
+	d.mu.Unlock()
+	return p
 }
 
 // ConsoleLog returns the container's console log: what its init wrote in

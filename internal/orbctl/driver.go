@@ -158,14 +158,21 @@ func writeTemp(pattern string, data []byte) (string, error) {
 // [CloningDriver] where the installed version clones (2.0 and later), else
 // a *Driver, which does not implement [backend.Cloner].
 func Open(ctx context.Context, path string) (backend.Driver, error) {
+	d, _, err := OpenProbed(ctx, path)
+	return d, err
+}
+
+// OpenProbed is Open, and also returns what the driver's probe reported.
+func OpenProbed(ctx context.Context, path string) (backend.Driver, backend.Info, error) {
 	d := New(path)
-	if _, err := d.Probe(ctx); err != nil {
-		return nil, err
+	info, err := d.Probe(ctx)
+	if err != nil {
+		return nil, backend.Info{}, err
 	}
 	if f, _ := d.loadFeatures(ctx); f.Clone {
-		return CloningDriver{d}, nil
+		return CloningDriver{d}, info, nil
 	}
-	return d, nil
+	return d, info, nil
 }
 
 // CloningDriver is a [Driver] of an OrbStack that clones machines: it

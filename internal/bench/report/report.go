@@ -214,6 +214,7 @@ func benchReport(d benchData, meta map[string]string) string {
 		why(lag.med <= 100, fmt.Sprintf("the wait for the DHCP address; StartVM returns %s ms after the address shows", num(lagIP[0].med))))
 	p("| 5b | readiness lag, pool reset (release return − first possible command) | **%s ms** | ≤ 100 ms | %s | %s |", num(lagReset.med), yesNo(lagReset.med <= 100),
 		why(lagReset.med <= 100, fmt.Sprintf("same; the reset returns %s ms after the address shows", num(lagIP[1].med))))
+	p("%s", cacheRow("6", d))
 	p(goExecRow(d))
 	p("")
 	p("Reset time (at release, off the lease path): **%s ms** median in one process, %s ms in the child processes.", num(warmInReset.med), num(warmXReset.med))
@@ -342,7 +343,7 @@ func benchReport(d benchData, meta map[string]string) string {
 
 	p("### Inspect cost")
 	p("")
-	p("`BenchmarkInspect`: every readiness poll (running? address?) and each reset call the driver's Inspect, `incus list ^NAME$ --format json`, which the incus CLI serves by fetching every instance of the project with its state (`/1.0/instances?recursion=2`) and filtering on the client; against `incus query /1.0/instances/NAME?recursion=1` for the one instance, as the number of instances grows (*ours* = instances this benchmark made; *instances* = all on the server).")
+	p("`BenchmarkInspect`: every readiness poll (running? address?) and each reset call the driver's Inspect, `incus query /1.0/instances/NAME?project=P&recursion=1` in the client's current project (learnt once with `incus project get-current`; where the client cannot say, `incus list ^NAME$ --format json`, which fetches every instance of the project with its state and filters on the client); against a plain `incus query /1.0/instances/NAME?recursion=1`, as the number of instances grows (*ours* = instances this benchmark made; *instances* = all on the server).")
 	p("")
 	p("| instances (ours / all) | Inspect (median, p25 – p75) | single-instance query (median, p25 – p75) |\n|---|---|---|")
 	for _, k := range []string{"1", "8", "16"} {
@@ -410,6 +411,7 @@ func benchReport(d benchData, meta map[string]string) string {
 			num(la.med), num(lr.med))
 		p("")
 	}
+	cacheSection(p, d, "6. Template cache across runs")
 	goExecSection(d, p)
 	p("## Findings for the maintainers")
 	p("")
@@ -417,7 +419,7 @@ func benchReport(d benchData, meta map[string]string) string {
 	p("")
 	i1, i16 := d.get("BenchmarkInspect/ours=1", "inspect-ms"), d.get("BenchmarkInspect/ours=16", "inspect-ms")
 	q16 := d.get("BenchmarkInspect/ours=16", "query-one-ms")
-	p("- **Inspect lists every instance.** `incus list ^NAME$ --format json` costs %s ms with one instance and %s ms with 16 (a single-instance `incus query /1.0/instances/NAME?recursion=1`: %s ms). Every readiness poll and every reset runs several, so on a host shared with other runs each reset's polls add up (during development, with 18 instances and a load of 10–20 from other runs, a trace of the suite showed single Inspects of 0.3–1.1 s). Asking for the one instance would make it independent of the host's other instances; `incus query` does not apply the project a remote is configured with, so the driver would have to pass it.", num(i1.med), num(i16.med), num(q16.med))
+	p("- **Inspect asks for one instance.** The driver's Inspect costs %s ms with one instance and %s ms with 16 (a plain single-instance `incus query`: %s ms); every readiness poll and every reset runs several. Where the client cannot name its current project it falls back to `incus list ^NAME$`, whose cost grows with the host's instances.", num(i1.med), num(i16.med), num(q16.med))
 	p("- **Readiness back-off.** After the guest's DHCP, StartVM still takes %s ms to return (cold start, §1) and a reset %s ms (§5): the poll interval grows ×1.6 from 20 ms, each poll an `incus list`. A cap of ~100 ms on the interval of the address check (wait.go) would bound that.", num(cold.med-gd0.med), num(lagIP[1].med))
 	steps := [2]stats{d.get("BenchmarkWarmLease/cross-process-steps", "driver-ms"), d.get("BenchmarkWarmLease/cross-process-steps", "poolinit-ms")}
 	p("- **Two probes per process.** A child process's first NewVM spends %s ms selecting and probing the backend and %s ms in poolFor, about the cost of the second `incus query /1.0` it runs for the features the first probe already had; keeping the selected driver's Info would halve the cross-process lease (target met without it).", num(steps[0].med), num(steps[1].med))

@@ -166,14 +166,14 @@ func TestRender(t *testing.T) {
 			name: "orbtest exec overhead against its target",
 			out:  "BenchmarkGoExec-2 1 340000000 ns/op 340 exec-ms 210 direct-ms 100 overhead-ms\n",
 			want: []string{
-				"| 6 | `orbtest exec` per package on a warm pool, over the binary pushed and run by hand | **100 ms** | ≤ 300 ms | **met** |",
+				"| 7 | `orbtest exec` per package on a warm pool, over the binary pushed and run by hand | **100 ms** | ≤ 300 ms | **met** |",
 				"| orbtest exec TESTBINARY (lease, copy of the package, run, hand back) | 340 ms |",
 			},
 		},
 		{
 			name: "orbtest exec overhead missed says what it cost",
 			out:  "BenchmarkGoExec-2 1 940000000 ns/op 940 exec-ms 210 direct-ms 700 overhead-ms\n",
-			want: []string{"| **700 ms** | ≤ 300 ms | **missed** | exec 940 ms against 210 ms by hand (§6) |"},
+			want: []string{"| **700 ms** | ≤ 300 ms | **missed** | exec 940 ms against 210 ms by hand (§7) |"},
 		},
 		{
 			name: "reset options: the cheapest is named when it is not restore",
@@ -186,10 +186,41 @@ func TestRender(t *testing.T) {
 			},
 		},
 		{
+			name: "template cache: second run within 1.5 s is met, no reason",
+			out: "BenchmarkCacheRuns/backend-2 1 1 ns/op 12000 first-to-body-ms 1200 second-to-body-ms 30 second-start-ms 40 second-probe-ms 1100 second-ready-ms 90 second-lookup-ms 800 second-dhcp-ms\n" +
+				"BenchmarkCacheRuns/backend-2 1 1 ns/op 14000 first-to-body-ms 1400 second-to-body-ms 30 second-start-ms 40 second-probe-ms 1300 second-ready-ms 110 second-lookup-ms 1000 second-dhcp-ms\n",
+			want: []string{
+				"| 6 | second run's first machine ready (test process start → first test's body, template cache hit; spec with a 10 s setup step) | **1.30 s** (first run, a miss: 13.0 s) | ≤ 1.5 s on Incus/btrfs | **met** |  |",
+				"## 6. Template cache across runs",
+				"| second run (hit): process start → first test's body | 1300 ms | 1250 – 1350 | 1200 – 1400 | 2 |",
+				"| second run (hit), part: NewVM → cache hit decided / entry built | 100 ms | 95.0 – 105 | 90.0 – 110 | 2 |",
+			},
+			absent: []string{"**Why missed:** exec to the test function", "on the fake orbctl"},
+		},
+		{
+			name: "template cache: second run over 1.5 s is missed, with its parts",
+			out:  "BenchmarkCacheRuns/backend-2 1 1 ns/op 12000 first-to-body-ms 2350 second-to-body-ms 30 second-start-ms 60 second-probe-ms 2250 second-ready-ms 400 second-lookup-ms 1500 second-dhcp-ms\n",
+			want: []string{
+				"| ≤ 1.5 s on Incus/btrfs | **missed** | second run: exec to the test function 30.0 ms, backend probe 60.0 ms, NewVM 2250 ms: its cache hit after 400 ms (pool init, content key, the entry's lock and checks), the guest's DHCP address at 1500 ms (clone, start, boot), and 750 ms more to return (readiness poll, new identity, snapshot) |",
+				"**Why missed:** exec to the test function 30.0 ms",
+			},
+		},
+		{
+			name: "template cache: the fake orbctl's creates and clones per run",
+			out: "BenchmarkCacheRuns/orbstack-fake-2 1 1 ns/op 1 first-creates 2 first-clones 0 second-creates 2 second-clones\n" +
+				"BenchmarkCacheRuns/orbstack-fake-2 1 1 ns/op 1 first-creates 2 first-clones 0 second-creates 2 second-clones\n",
+			want: []string{
+				"The same two runs on the fake orbctl (`internal/fakeorbctl`), its calls counted (medians over 2 samples):",
+				"| first | 1 | 2 |",
+				"| second | 0 | 2 |",
+			},
+		},
+		{
 			name: "no output at all: every figure n/a, nothing met",
 			want: []string{
 				"| n/a ms ÷ n/a ms = **n/a×** | ≤ 1.10× | **missed** |",
 				"| orbtest StartVM | n/a ms | n/a – n/a | n/a – n/a | 0 |",
+				"| **n/a s** (first run, a miss: n/a s) | ≤ 1.5 s on Incus/btrfs | **missed** |  |",
 			},
 			absent: []string{"**met**"},
 		},
