@@ -55,6 +55,7 @@ func TestRunGuarded(t *testing.T) {
 		{reason: "a signal is 128+N", dir: "/", argv: []string{"sh", "-c", "kill -9 $$"}, status: 137},
 		{reason: "the working directory", dir: "/tmp", argv: []string{"pwd"}, stdout: "/tmp\n"},
 		{reason: "a missing home is /", dir: "/nonexistent-home", home: true, argv: []string{"pwd"}, stdout: "/\n"},
+		{reason: "a missing program is 127", dir: "/", argv: []string{"no-such-program-x"}, status: 127, stderr: "*no-such-program-x*"},
 		{reason: "its own session", dir: "/", argv: []string{"sh", "-c", `[ "$(ps -o sid= -p $$ | tr -d ' ')" = $$ ] && echo leader`}, stdout: "leader\n"},
 	}
 	for _, tt := range tests {
@@ -63,7 +64,11 @@ func TestRunGuarded(t *testing.T) {
 			in = strings.NewReader(tt.stdin)
 		}
 		o, out, errs, err := runLocal(t.Context(), tt.dir, tt.home, in, tt.argv...)
-		if err != nil || !o.Ran || o.Status != tt.status || out != tt.stdout || errs != tt.stderr {
+		wantErrs := errs == tt.stderr
+		if pat, ok := strings.CutPrefix(tt.stderr, "*"); ok {
+			wantErrs = strings.Contains(errs, strings.TrimSuffix(pat, "*"))
+		}
+		if err != nil || !o.Ran || o.Status != tt.status || out != tt.stdout || !wantErrs {
 			t.Errorf("%s: %+v %v\nstdout %q\nstderr %q\nwant status %d stdout %q stderr %q", tt.reason, o, err, trunc(out), trunc(errs), tt.status, trunc(tt.stdout), tt.stderr)
 		}
 	}
@@ -143,6 +148,26 @@ func TestRunGuardedCancel(t *testing.T) {
 				t.Errorf("%d processes of the command remain", n)
 			}
 		})
+	}
+}
+
+// TestRunGuardedCancelAtStart cancels commands as they start: a kill that
+// comes between the start record and setsid must still end the command.
+func TestRunGuardedCancelAtStart(t *testing.T) {
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("no /proc")
+	}
+	for i := range 30 {
+		word := fmt.Sprintf("1002.%d", i)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Duration(i)*time.Millisecond/2)
+		_, _, _, err := runLocal(ctx, "/", false, nil, "sleep", word)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("after %v: err = %v, want one wrapping context.DeadlineExceeded", time.Duration(i)*time.Millisecond/2, err)
+		}
+		if n := procs(t, word); n != 0 {
+			t.Errorf("after %v: %d processes of the command remain", time.Duration(i)*time.Millisecond/2, n)
+		}
 	}
 }
 

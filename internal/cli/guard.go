@@ -24,19 +24,24 @@ import (
 //     the command; in home mode it stays in / instead, as login does.
 //   - It keeps its own stderr for its records (the shell's "Killed" for a
 //     command a signal ended goes nowhere) and runs the command in a
-//     session of its own (setsid; without setsid
-//     in the machine, in the guard's), after one start record on stderr
-//     naming the command's process group and the guard's pid, written by
-//     the command's own process before it execs the program, so it is the
-//     first thing on stderr.
+//     session of its own (setsid; without setsid in the machine, in the
+//     guard's). The command's process, a subshell of the guard, first
+//     writes one start record on stderr naming its pid and the guard's
+//     (so it is the first thing on stderr), then execs setsid, which makes
+//     it the leader of a new session and process group and execs the
+//     program: the pid stays the command's throughout. A program that
+//     cannot be found or run is left to the shell, whose error names it
+//     (exit 127 or 126).
 //   - When the command exits it writes an end record with the exit status
 //     (128+N for signal N) on stdout and on stderr, and waits for the host
 //     to say it has read both: the host closes the guard's stdin (no-stdin
 //     mode, where the command reads /dev/null) or, when the command reads
 //     the caller's stdin, signals the guard with USR1 from a second call
 //     ([AckArgv]); it gives up after GuardHold seconds.
-//   - To cancel, the host runs [KillArgv] as root: TERM to the group, KILL
-//     after the grace, then the guard is released.
+//   - To cancel, the host runs [KillArgv] as root: TERM to the group (or,
+//     when the start record came before setsid made it, to the process,
+//     which has not started the program yet), KILL after the grace, then
+//     the guard is released.
 //
 // A record is RS "orbtest:" TOKEN ":" KIND ":" FIELDS "\n"; it is written
 // with one write(2) shorter than PIPE_BUF, so it is never split by other
@@ -48,12 +53,10 @@ cd -- "$d" 2>/dev/null || case $m in
 h*) ;;
 *) if [ -d "$d" ]; then x=noaccess; else x=nodir; fi ;;
 esac
-g='exec 2>&4 4>&-; printf "\036orbtest:%s:start:%s:%s:%s\n" "$0" $$ $PPID "$1" >&2; shift; exec "$@"'
+k=pid c=; command -v setsid >/dev/null 2>&1 && k=group c=setsid
+g() { read -r p _ </proc/self/stat; printf '\036orbtest:%s:start:%s:%s:%s\n' "$t" "$p" $$ $k >&4; command -v "$1" >/dev/null || c=; exec $c "$@" 2>&4 4>&-; }
 if [ -n "$x" ]; then s=1
-elif command -v setsid >/dev/null 2>&1; then
-case $m in *i) setsid /bin/sh -c "$g" "$t" group "$@" ;; *) setsid /bin/sh -c "$g" "$t" group "$@" </dev/null ;; esac; s=$?
-else
-case $m in *i) /bin/sh -c "$g" "$t" pid "$@" ;; *) /bin/sh -c "$g" "$t" pid "$@" </dev/null ;; esac; s=$?
+else case $m in *i) (g "$@") ;; *) (g "$@") </dev/null ;; esac; s=$?
 fi
 r=$s; [ -n "$x" ] && r=$x
 printf '\036orbtest:%s:end:%s\n' "$t" "$r"; printf '\036orbtest:%s:end:%s\n' "$t" "$r" >&4
@@ -68,16 +71,21 @@ exit $s`
 const guardHold = "30"
 
 // killScript ends a guarded command: TERM to its process group (or to its
-// process, when it has no group of its own), then up to $4 tenths of a
-// second for it to go, then KILL; then it releases the guard, whose pid is
-// $3, when $5 is "i" (stdin mode; otherwise the host's closing of the
-// guard's stdin releases it).
+// process, when it has no group of its own, or not yet: a process that
+// has not called setsid has not started the program either), then up to
+// $4 tenths of a second for it to go, then KILL; then it releases the
+// guard, whose pid is $3, when $5 is "i" (stdin mode; otherwise the
+// host's closing of the guard's stdin releases it).
 const killScript = `k=$1 p=$2 g=$3 n=$4
-[ "$k" = group ] && p=-$p
-kill -s TERM -- $p 2>/dev/null
+if [ "$k" = group ]; then
+s() { kill -s $1 -- -$p 2>/dev/null || kill -s $1 -- $p 2>/dev/null; }
+else
+s() { kill -s $1 -- $p 2>/dev/null; }
+fi
+s TERM
 i=0
-while [ $i -lt $n ] && kill -s 0 -- $p 2>/dev/null; do sleep 0.1; i=$((i+1)); done
-kill -s KILL -- $p 2>/dev/null
+while [ $i -lt $n ] && s 0; do sleep 0.1; i=$((i+1)); done
+s KILL
 [ "$5" = i ] && kill -s USR1 $g 2>/dev/null
 exit 0`
 
