@@ -50,6 +50,7 @@ func LeaseVM(ctx context.Context, opts ...Option) (vm *VM, release func(ctx cont
 			keep = KeepNever
 			l.rec.Role = runstate.RoleFresh // release deletes a fresh machine
 		} else if handsOff(c, l) {
+			l.vm.tails.Wait() // the releaser's reset must not meet them
 			err := l.handOff(c)
 			if err == nil {
 				return nil

@@ -52,6 +52,7 @@ func (vm *VM) restart(ctx context.Context) error {
 		return fmt.Errorf("read the boot id: %w", err)
 	}
 	t0 := time.Now()
+	vm.tails.Wait()
 	if err := retry(ctx, func(ctx context.Context) error { return vm.driver.Restart(ctx, vm.name) }); err != nil {
 		return err
 	}
@@ -86,6 +87,7 @@ func (vm *VM) stop(ctx context.Context) error {
 	if err != nil {
 		id = "" // it may have stopped already; Start then waits for any boot
 	}
+	vm.tails.Wait()
 	if err := retry(ctx, func(ctx context.Context) error { return vm.driver.Stop(ctx, vm.name) }); err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ func (l *lease) release(ctx context.Context, keep Keep, failed bool) error {
 		p.run.Log("release", vm.name)
 		return nil
 	}
+	vm.tails.Wait()
 	if keep == KeepAlways || keep == KeepFailed && failed {
 		vm.kept = true
 		l.rec.State = runstate.StateKept

@@ -39,6 +39,12 @@ type VM struct {
 	bootID  string // the last boot id read, "" before any
 	cuts    []cut  // rules Partition added, for Heal
 	history []ran  // the commands the test ran, for artifacts
+
+	// tails counts the ends of commands still going on in the background:
+	// each guard's release and its client's exit, a few milliseconds after
+	// Exec returned (backend.ExecRequest.Tails). What stops, resets or
+	// deletes the machine waits for them first.
+	tails sync.WaitGroup
 }
 
 // newVM returns the VM for machine name, waiting on boots as c says.
@@ -152,6 +158,7 @@ func (vm *VM) exec(ctx context.Context, c Cmd) (*Result, error) {
 	code, err := vm.driver.Exec(ctx, vm.name, backend.ExecRequest{
 		Argv: c.argv, User: c.user, Dir: c.dir, Env: c.env, Stdin: c.stdin,
 		Stdout: io.MultiWriter(outW...), Stderr: io.MultiWriter(errW...),
+		Tails: &vm.tails,
 	})
 	for _, w := range flush {
 		w.Flush()
@@ -279,6 +286,7 @@ func (vm *VM) Delete(ctx context.Context) error {
 	if vm.deleted {
 		return nil
 	}
+	vm.tails.Wait()
 	err := retry(ctx, func(ctx context.Context) error { return vm.driver.Delete(ctx, vm.name) })
 	if err != nil && !errors.Is(err, backend.ErrNotFound) {
 		return fmt.Errorf("orbtest: delete machine %q: %w (delete it by hand: %s)", vm.name, err, vm.driver.DeleteCommand(vm.name))

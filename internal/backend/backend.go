@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -101,6 +102,12 @@ type ExecRequest struct {
 	Stdin  io.Reader // nil means no input
 	Stdout io.Writer // receives the command's standard output
 	Stderr io.Writer // receives the command's standard error
+	// Tails, when set, lets Exec return as soon as the command's exit
+	// status and the whole of both streams are in: what is left, letting
+	// the guard in the machine go and reaping the backend's client (a few
+	// milliseconds), goes on in the background, counted in Tails. Unset,
+	// Exec returns after it.
+	Tails *sync.WaitGroup
 }
 
 // Info describes an installed backend, for people (orbtest doctor).

@@ -29,6 +29,10 @@ type Guarded struct {
 	Stdout        io.Writer // receive the streams as they come; may be nil
 	Stderr        io.Writer
 	Limit         int // bytes of the client's own streams to keep for errors
+	// Tails, when set, lets RunGuarded return once the command's end and
+	// both streams are in, and release the guard and reap the client in
+	// the background, counted in Tails (see [backend.ExecRequest]).
+	Tails *sync.WaitGroup
 }
 
 // Outcome is how a guarded command ended.
@@ -61,7 +65,9 @@ const (
 // stream's end never arrived; it wraps [backend.ErrInvalid] and names the
 // directory when Dir cannot be entered; and when ctx ends it wraps
 // ctx.Err() after the command's process group was ended in the machine
-// (TERM, then KILL after [KillGrace]). Nothing is retried.
+// (TERM, then KILL after [KillGrace]). Nothing is retried. With g.Tails
+// set it returns as soon as it has the end record of both streams; the
+// release of the guard and the client's exit follow in the background.
 func RunGuarded(ctx context.Context, g Guarded) (Outcome, error) {
 	token := GuardToken()
 	args, err := g.Command(GuardArgv(token, g.Dir, g.Home, g.Stdin != nil, g.Argv))
@@ -74,7 +80,14 @@ func RunGuarded(ctx context.Context, g Guarded) (Outcome, error) {
 	}
 	var closeOnce sync.Once
 	closeStdin := func() { closeOnce.Do(func() { pw.Close() }) }
-	defer closeStdin()
+	// detached is set when the release is left to a background tail, which
+	// then owns stdin and the client.
+	detached := false
+	defer func() {
+		if !detached {
+			closeStdin()
+		}
+	}()
 
 	var (
 		mu       sync.Mutex
@@ -109,7 +122,11 @@ func RunGuarded(ctx context.Context, g Guarded) (Outcome, error) {
 		}()
 	}
 	clientCtx, cancelClient := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelClient()
+	defer func() {
+		if !detached {
+			cancelClient()
+		}
+	}()
 	type result struct {
 		res cmdrun.Result
 		err error
@@ -145,10 +162,10 @@ func RunGuarded(ctx context.Context, g Guarded) (Outcome, error) {
 		}
 	}
 
-	var r result
-	select {
-	case r = <-done:
-	case <-bothEnds:
+	// release lets the guard go once the host has both end records: USR1
+	// from a second call in stdin mode, the end of its stdin otherwise;
+	// then it waits for the client.
+	release := func() result {
 		if g.Stdin != nil {
 			mu.Lock()
 			s := start
@@ -158,7 +175,25 @@ func RunGuarded(ctx context.Context, g Guarded) (Outcome, error) {
 			}
 		}
 		closeStdin()
-		r = wait()
+		return wait()
+	}
+
+	var r result
+	select {
+	case r = <-done:
+	case <-bothEnds:
+		if g.Tails == nil {
+			r = release()
+			break
+		}
+		// Everything the caller gets is in; the tail needs nothing of it.
+		detached = true
+		g.Tails.Add(1)
+		go func() {
+			defer g.Tails.Done()
+			defer cancelClient()
+			release()
+		}()
 	case <-ctx.Done():
 		select {
 		case <-started:

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,6 +149,40 @@ func TestRunGuardedCancel(t *testing.T) {
 				t.Errorf("%d processes of the command remain", n)
 			}
 		})
+	}
+}
+
+// TestRunGuardedTails: with Tails, RunGuarded returns with the whole output
+// and the status while the guard's release is still to come, and the tail
+// leaves no process behind.
+func TestRunGuardedTails(t *testing.T) {
+	for _, stdin := range []bool{false, true} {
+		word := fmt.Sprintf("tails-%v", stdin)
+		var tails sync.WaitGroup
+		unblock := make(chan struct{})
+		root := func(guest []string) ([]string, error) {
+			<-unblock // the ack in stdin mode waits for the test
+			return local(guest)
+		}
+		var in io.Reader
+		want := "x"
+		if stdin {
+			in, want = strings.NewReader("in"), "inx"
+		}
+		var out bytes.Buffer
+		o, err := RunGuarded(t.Context(), Guarded{Command: local, Root: root, Dir: "/",
+			Argv: []string{"sh", "-c", "cat; printf x; exit 4", word}, Stdin: in, Stdout: &out, Tails: &tails})
+		if err != nil || !o.Ran || o.Status != 4 || out.String() != want {
+			t.Errorf("stdin %v: %+v %v, stdout %q; want status 4, stdout %q", stdin, o, err, out.String(), want)
+		}
+		if stdin && procs(t, word) == 0 {
+			t.Errorf("stdin mode: the guard was gone before its ack")
+		}
+		close(unblock)
+		tails.Wait()
+		if n := procs(t, word); n != 0 {
+			t.Errorf("stdin %v: %d processes remain after the tail", stdin, n)
+		}
 	}
 }
 

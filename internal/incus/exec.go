@@ -60,6 +60,7 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 		Stdin:   req.Stdin,
 		Stdout:  req.Stdout,
 		Stderr:  req.Stderr,
+		Tails:   req.Tails,
 	})
 }
 

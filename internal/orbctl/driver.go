@@ -319,7 +319,7 @@ func (d *Driver) Exec(ctx context.Context, name string, req backend.ExecRequest)
 		Command: as(req.User), Root: as("root"), Env: env,
 		Dir: dir, Home: req.Dir == "", Argv: req.Argv,
 		Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr,
-		Limit: execCaptureLimit,
+		Limit: execCaptureLimit, Tails: req.Tails,
 	})
 	if o.Ran {
 		return o.Status, nil
