@@ -59,6 +59,7 @@ func (p *pool) make(ctx context.Context, c *config, l *lease, tpl string) (err e
 		return err
 	}
 	if p.snap != nil && l.rec.Role == runstate.RolePool {
+		vm.tails.Wait() // a snapshot of the machine as its commands left it
 		if err := retry(ctx, func(ctx context.Context) error { return p.snap.Snapshot(ctx, vm.name, snapshotName) }); err != nil {
 			return fmt.Errorf("snapshot: %w", err)
 		}
@@ -165,6 +166,7 @@ func (p *pool) buildTemplate(ctx context.Context, c *config, name string) error 
 		if err := tvm.seal(ctx); err != nil {
 			return err
 		}
+		tvm.tails.Wait()
 		return retry(ctx, func(ctx context.Context) error { return p.d.Stop(ctx, name) })
 	})
 	if err != nil {

@@ -360,7 +360,7 @@ func benchReport(d benchData, meta map[string]string) string {
 	// 4.
 	p("## 4. Run overhead")
 	p("")
-	p("`BenchmarkRun`: on one running machine, `vm.Run(ctx, ...)` against `incus exec NAME -- ...` run from Go with its output read, alternating which goes first, and the exact argv vm.Run passes to incus (recorded by pointing a driver at a script that prints it) run the same way; each sample is the mean of one output line's iterations.")
+	p("`BenchmarkRun`: on one running machine, `vm.Run(ctx, ...)` against `incus exec NAME -- ...` run from Go with its output read, alternating which goes first, and the exact argv vm.Run passes to incus (recorded by pointing a driver at a script that prints it) run the same way, to the client's exit; each sample is the mean of one output line's iterations. vm.Run returns once the guard's end record has come on both streams (the exit status and the whole output are in); releasing the guard and the client's exit, which a raw `incus exec` waits for, follow in the background (`ExecRequest.Tails`), so vm.Run can take less than the raw exec it is compared with.")
 	p("")
 	p(statsHeader)
 	p(runTrue[0].row("vm.Run(\"true\")", "ms"))
@@ -378,7 +378,7 @@ func benchReport(d benchData, meta map[string]string) string {
 	r1 := statsOf(d.ratios("BenchmarkRun/1MiB", "orbtest-ms", "raw-ms"))
 	ga := [2]stats{d.get("BenchmarkRun/true", "raw-orbtest-argv-ms"), d.get("BenchmarkRun/1MiB", "raw-orbtest-argv-ms")}
 	if ga[0].n > 0 && (ovTrue > runTarget || ov1M > runTarget) {
-		p("**Why missed:** run from Go the same way, the exact argv vm.Run hands to incus costs %s ms (`true`) and %s ms (1 MiB), so orbtest's own code adds %+.1f ms and %+.1f ms. The rest, %s ms and %s ms, is the command guard of `internal/cli/guard.go` that every command runs under: a /bin/sh in the machine that starts the command in its own session, writes an end record with the exit status on each stream, and waits for the host to acknowledge both, so that no output is lost (lxc/lxc#4282) and a cancel ends the command's process group in the machine.",
+		p("**Why missed:** run from Go the same way to the client's exit, the exact argv vm.Run hands to incus costs %s ms (`true`) and %s ms (1 MiB), so orbtest's own code, returning before that exit, differs by %+.1f ms and %+.1f ms. The rest, %s ms and %s ms, is the command guard of `internal/cli/guard.go` that every command runs under: a /bin/sh in the machine that starts the command in its own session, writes an end record with the exit status on each stream, and waits for the host to acknowledge both, so that no output is lost (lxc/lxc#4282) and a cancel ends the command's process group in the machine.",
 			num(ga[0].med), num(ga[1].med), runTrue[0].med-ga[0].med, run1M[0].med-ga[1].med, num(ga[0].med-runTrue[1].med), num(ga[1].med-run1M[1].med))
 		p("")
 	}
@@ -420,10 +420,10 @@ func benchReport(d benchData, meta map[string]string) string {
 	i1, i16 := d.get("BenchmarkInspect/ours=1", "inspect-ms"), d.get("BenchmarkInspect/ours=16", "inspect-ms")
 	q16 := d.get("BenchmarkInspect/ours=16", "query-one-ms")
 	p("- **Inspect asks for one instance.** The driver's Inspect costs %s ms with one instance and %s ms with 16 (a plain single-instance `incus query`: %s ms); every readiness poll and every reset runs several. Where the client cannot name its current project it falls back to `incus list ^NAME$`, whose cost grows with the host's instances.", num(i1.med), num(i16.med), num(q16.med))
-	p("- **Readiness back-off.** After the guest's DHCP, StartVM still takes %s ms to return (cold start, §1) and a reset %s ms (§5): the poll interval grows ×1.6 from 20 ms, each poll an `incus list`. A cap of ~100 ms on the interval of the address check (wait.go) would bound that.", num(cold.med-gd0.med), num(lagIP[1].med))
+	p("- **Readiness back-off.** After the guest's DHCP, StartVM still takes %s ms to return (cold start, §1) and a reset %s ms (§5): the poll interval grows ×1.6 from 20 ms, each poll an Inspect; the address check polls at least every 100 ms (wait.go).", num(cold.med-gd0.med), num(lagIP[1].med))
 	steps := [2]stats{d.get("BenchmarkWarmLease/cross-process-steps", "driver-ms"), d.get("BenchmarkWarmLease/cross-process-steps", "poolinit-ms")}
-	p("- **Two probes per process.** A child process's first NewVM spends %s ms selecting and probing the backend and %s ms in poolFor, about the cost of the second `incus query /1.0` it runs for the features the first probe already had; keeping the selected driver's Info would halve the cross-process lease (target met without it).", num(steps[0].med), num(steps[1].med))
-	p("- **The command guard costs %s ms per command** (§4: %s× on `true`), also paid by each readiness check that runs a command.", num(ga0[0].med-runTrue[1].med), num(ga0[0].med/runTrue[1].med))
+	p("- **A process's first lease.** A child process's first NewVM spends %s ms selecting and probing the backend (one probe per process, whose Info the pool reuses) and %s ms in poolFor.", num(steps[0].med), num(steps[1].med))
+	p("- **The command guard costs %s ms per command** run to the client's exit (§4: %s× on `true`): the guard's shell and setsid in the machine, and the release after the end records. vm.Run, and each readiness check that runs a command, returns before the release.", num(ga0[0].med-runTrue[1].med), num(ga0[0].med/runTrue[1].med))
 	p("- **The last round's resets.** Each package process's last tests reset their pool machines in their cleanup (%s ms each with four at once) although no later test of that process uses them; without a process-exit hook this cannot be skipped safely, since another package process may lease them.", num(d.get("BenchmarkSuite", "pool-reset-ms").med))
 	p("- **Guest boot to DHCP** is what the cold start, the readiness lag and every reset wait for: %s ms after StartVM starts against %s ms for a plain exec. An image whose network unit starts earlier (it waits for udev; see `systemd-analyze critical-chain systemd-networkd.service` in a machine) would shorten all three.", num(gd0.med), num(rawExec.med))
 	p("")
