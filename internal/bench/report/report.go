@@ -382,7 +382,7 @@ func benchReport(d benchData, meta map[string]string) string {
 			num(ga[0].med), num(ga[1].med), runTrue[0].med-ga[0].med, run1M[0].med-ga[1].med, num(ga[0].med-runTrue[1].med), num(ga[1].med-run1M[1].med))
 		p("")
 	}
-	p("Ratio: `true` %s× (per-pair median %s×), 1 MiB %s× (per-pair median %s×); target ≤ 1.10×. vm.Run makes one `incus exec` call: the default user's account is known without a call (root, or cached after the first `getent` per machine and user), and the argv adds `-T -n --user --group --cwd --env` flags that incus handles itself. The one extra call is the first command a process runs on a machine it did not create or reset (a lease from another process's pool): the driver does not know the machine's default user yet and asks with `incus list` (%s ms vs %s ms for the second command, medians from the cross-process lease above).", num(1+ovTrue), num(rt.med), num(1+ov1M), num(r1.med), num(fr.med), num(sr2.med))
+	p("Ratio: `true` %s× (per-pair median %s×), 1 MiB %s× (per-pair median %s×); target ≤ 1.10×. vm.Run makes one `incus exec` call: the default user's account is known without a call (root, or cached after the first `getent` per machine and user), and the argv adds `-T --user --group --cwd --env` flags that incus handles itself. The one extra call is the first command a process runs on a machine it did not create or reset (a lease from another process's pool): the driver does not know the machine's default user yet and asks with `incus list` (%s ms vs %s ms for the second command, medians from the cross-process lease above).", num(1+ovTrue), num(rt.med), num(1+ov1M), num(r1.med), num(fr.med), num(sr2.med))
 	p("")
 
 	// 5.
