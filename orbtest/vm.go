@@ -44,7 +44,7 @@ type VM struct {
 	// each guard's release and its client's exit, a few milliseconds after
 	// Exec returned (backend.ExecRequest.Tails). What stops, resets or
 	// deletes the machine waits for them first.
-	tails sync.WaitGroup
+	tails tails
 }
 
 // newVM returns the VM for machine name, waiting on boots as c says.

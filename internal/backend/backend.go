@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"sync"
 	"time"
 )
 
@@ -107,7 +106,14 @@ type ExecRequest struct {
 	// the guard in the machine go and reaping the backend's client (a few
 	// milliseconds), goes on in the background, counted in Tails. Unset,
 	// Exec returns after it.
-	Tails *sync.WaitGroup
+	Tails Tails
+}
+
+// Tails counts work an Exec left running in the background: Add(1) when
+// it starts, Done when it ends. A *sync.WaitGroup is one.
+type Tails interface {
+	Add(delta int)
+	Done()
 }
 
 // Info describes an installed backend, for people (orbtest doctor).

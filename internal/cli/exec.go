@@ -32,7 +32,7 @@ type Guarded struct {
 	// Tails, when set, lets RunGuarded return once the command's end and
 	// both streams are in, and release the guard and reap the client in
 	// the background, counted in Tails (see [backend.ExecRequest]).
-	Tails *sync.WaitGroup
+	Tails backend.Tails
 }
 
 // Outcome is how a guarded command ended.
