@@ -159,6 +159,33 @@ func (b Builder) Start(name string) ([]string, error) {
 	return []string{"start", ref}, nil
 }
 
+// UnsetHWAddr builds "config unset NAME volatile.DEVICE.hwaddr": it forgets
+// the MAC address Incus picked for the instance's NIC DEVICE, so that the
+// next start picks a new one.
+func (b Builder) UnsetHWAddr(name, device string) ([]string, error) {
+	ref, err := b.ref(name)
+	if err != nil {
+		return nil, err
+	}
+	if !validDeviceName(device) {
+		return nil, fmt.Errorf("incus: bad device name %q: %w", device, backend.ErrInvalid)
+	}
+	return []string{"config", "unset", ref, "volatile." + device + ".hwaddr"}, nil
+}
+
+// validDeviceName accepts the names Incus gives devices ("eth0", "root").
+func validDeviceName(s string) bool {
+	if s == "" || len(s) > 64 || !isLetter(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isLetter(c) && !isDigit(c) && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
 // Stop builds "stop NAME [--force] [--timeout=N]".
 func (b Builder) Stop(name string, o StopOptions) ([]string, error) {
 	return b.stopLike("stop", name, o)
@@ -239,16 +266,6 @@ func (b Builder) InstanceQuery(name, project string) ([]string, error) {
 	}
 	q := url.Values{"project": {project}, "recursion": {"1"}}
 	return []string{"query", instanceRef(b.Remote, "/1.0/instances/"+name+"?"+q.Encode())}, nil
-}
-
-// CurrentProject builds "project get-current [remote:]": the project the
-// client uses on the remote.
-func (b Builder) CurrentProject() ([]string, error) {
-	r, err := b.remoteArg()
-	if err != nil {
-		return nil, err
-	}
-	return append([]string{"project", "get-current"}, r...), nil
 }
 
 // Exec builds "exec NAME -T [-n] --user=UID --group=GID [--cwd=DIR]
@@ -405,44 +422,4 @@ func (b Builder) Copy(src, dst string) ([]string, error) {
 		return nil, err
 	}
 	return []string{"copy", s, d, "--instance-only"}, nil
-}
-
-// ImageList builds "image list [remote:] --format json": every image of the
-// remote, filtered by the caller.
-func (b Builder) ImageList() ([]string, error) {
-	r, err := b.remoteArg()
-	if err != nil {
-		return nil, err
-	}
-	return slices.Concat([]string{"image", "list"}, r, []string{"--format", "json"}), nil
-}
-
-// ImageInfo builds "image info REF": one image's description, whose
-// "Fingerprint:" line says which image an alias names. REF is an image
-// reference as ResolveImage returns it ("alias", "remote:alias").
-func (b Builder) ImageInfo(ref string) ([]string, error) {
-	if ref == "" || strings.HasPrefix(ref, "-") {
-		return nil, fmt.Errorf("incus: bad image reference %q: %w", ref, backend.ErrInvalid)
-	}
-	return []string{"image", "info", ref}, nil
-}
-
-// Version builds "version [remote:]": client and server versions. It exits 0
-// even when the server is unreachable ("Server version: unreachable").
-func (b Builder) Version() ([]string, error) {
-	r, err := b.remoteArg()
-	if err != nil {
-		return nil, err
-	}
-	return append([]string{"version"}, r...), nil
-}
-
-// ServerInfo builds "query [remote:]/1.0": the server's description as JSON
-// (what "incus info" prints as YAML). It fails when the server is
-// unreachable.
-func (b Builder) ServerInfo() ([]string, error) {
-	if err := ValidateRemote(b.Remote); err != nil {
-		return nil, err
-	}
-	return []string{"query", instanceRef(b.Remote, "/1.0")}, nil
 }

@@ -1,11 +1,14 @@
 package incus
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/orbtest/go-orbtest/internal/backend"
 	"github.com/orbtest/go-orbtest/internal/cli"
+	"github.com/orbtest/go-orbtest/internal/cmdrun"
 )
 
 // SetupHint is appended to errors about a missing image.
@@ -137,4 +140,28 @@ func classify(_ int, stderr string) error {
 		return fmt.Errorf("%w (%s)", class, SetupHint)
 	}
 	return class
+}
+
+// macTakenRE matches the start validation Incus fails when another
+// instance's NIC, running or stopped, has the MAC address of one of the
+// instance's NICs. Incus picks a NIC's address at random when it creates
+// the instance and never picks again by itself.
+var macTakenRE = regexp.MustCompile(`^Failed start validation for device "([^"]+)": MAC address "[^"]*" already defined on another NIC$`)
+
+// takenMAC reports the NIC device of that failure when stderr is one.
+func takenMAC(stderr string) (device string, ok bool) {
+	m := macTakenRE.FindStringSubmatch(errorLine(stderr))
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// stderrOf is the stderr of the incus call whose failure err is, or "".
+func stderrOf(err error) string {
+	var ce *cmdrun.CommandError
+	if !errors.As(err, &ce) || ce.ExitCode < 0 {
+		return ""
+	}
+	return ce.Stderr
 }

@@ -56,6 +56,10 @@ func TestClassifyCaptured(t *testing.T) {
 			case "already":
 				err := &cmdrun.CommandError{ExitCode: 1, Stderr: c.stderr}
 				assert.True(t, alreadyIn(err, "running") || alreadyIn(err, "stopped"), "Start/Stop treat it as done")
+			case "mac":
+				dev, ok := takenMAC(c.stderr)
+				assert.True(t, ok && dev == "eth0", "Start has Incus pick a new MAC address for eth0")
+				assert.Nil(t, Classify(c.stderr), "no class: Start handles it")
 			case "guest":
 				_, ok := incusError(c.stderr)
 				assert.True(t, ok, "looks like incus's own error, so Exec must confirm with Inspect")
@@ -106,6 +110,25 @@ func TestIncusError(t *testing.T) {
 		msg, ok := incusError(tc.stderr)
 		assert.Equal(t, tc.ok, ok, tc.reason)
 		assert.Equal(t, tc.msg, msg, tc.reason)
+	}
+}
+
+func TestTakenMAC(t *testing.T) {
+	cases := []struct {
+		reason, stderr, device string
+	}{
+		{"with the hint line", "Error: Failed start validation for device \"eth0\": MAC address \"10:66:6a:6b:cd:56\" already defined on another NIC\nTry `incus info --show-log a` for more info\n", "eth0"},
+		{"another device", `Error: Failed start validation for device "lan-1": MAC address "10:66:6a:00:00:01" already defined on another NIC`, "lan-1"},
+		{"a taken IP address is no MAC to pick again", `Error: Failed start validation for device "eth0": IP address "10.0.0.5" already defined on another NIC`, ""},
+		{"another start validation failure", `Error: Failed start validation for device "eth0": Parent device "br0" doesn't exist`, ""},
+		{"not the last error line", "Error: Failed start validation for device \"eth0\": MAC address \"10:66:6a:6b:cd:56\" already defined on another NIC\nError: Instance not found", ""},
+		{"guest output that only contains it", `echo Error: Failed start validation for device "eth0": MAC address "x" already defined on another NIC`, ""},
+		{"empty", "", ""},
+	}
+	for _, tc := range cases {
+		dev, ok := takenMAC(tc.stderr)
+		assert.Equal(t, tc.device != "", ok, tc.reason)
+		assert.Equal(t, tc.device, dev, tc.reason)
 	}
 }
 

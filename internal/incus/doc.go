@@ -44,6 +44,11 @@
 //     source may be running, the copy is stopped.
 //   - Restore of a running container: incus stops, restores and restarts
 //     it; Restore checks that it runs again.
+//   - Incus picks a NIC's MAC address at random (24 bits) when it creates
+//     an instance and refuses to start one whose address another
+//     instance's NIC has, stopped ones included. Start then unsets
+//     volatile.DEVICE.hwaddr, which makes Incus pick a new address, and
+//     starts once more.
 //
 // # Exec exit codes
 //

@@ -215,6 +215,40 @@ func TestFakeStartStopIdempotent(t *testing.T) {
 	assert.NoError(t, f.Stop(ctx, "orbtest-a"))
 }
 
+func TestFakeStartPicksNewMAC(t *testing.T) {
+	const taken = "Error: Failed start validation for device \"eth0\": MAC address \"10:66:6a:6b:cd:56\" already defined on another NIC\nTry `incus info --show-log orbtest-a` for more info\n"
+	start, unset := "start orbtest-a", "config unset orbtest-a volatile.eth0.hwaddr"
+	t.Run("once", func(t *testing.T) {
+		f := newFake(t, []fakeRule{
+			{Match: "start", Stderr: taken, Code: 1, Once: true},
+			{Match: unset},
+			{Match: "start"},
+		})
+		require.NoError(t, f.Start(context.Background(), "orbtest-a"))
+		assert.Equal(t, []string{start, unset, start}, f.calls(t))
+	})
+	t.Run("taken again", func(t *testing.T) {
+		f := newFake(t, []fakeRule{
+			{Match: "start", Stderr: taken, Code: 1},
+			{Match: unset},
+		})
+		err := f.Start(context.Background(), "orbtest-a")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `incus start "orbtest-a": command "`+os.Args[0]+` start orbtest-a" exited 1: Error: Failed start validation`)
+		assert.Equal(t, []string{start, unset, start}, f.calls(t), "a new address is picked once")
+	})
+	t.Run("unset fails", func(t *testing.T) {
+		f := newFake(t, []fakeRule{
+			{Match: "start", Stderr: taken, Code: 1},
+			{Match: unset, Stderr: "Error: Failed to fetch instance \"orbtest-a\" in project \"default\": Instance not found\n", Code: 1},
+		})
+		err := f.Start(context.Background(), "orbtest-a")
+		assert.ErrorIs(t, err, backend.ErrNotFound)
+		assert.Contains(t, err.Error(), "forget the MAC address of eth0, which another NIC has")
+		assert.Equal(t, []string{start, unset}, f.calls(t))
+	})
+}
+
 func TestFakeStopForcesAfterFailedShutdown(t *testing.T) {
 	f := newFake(t, []fakeRule{
 		{Match: "--timeout=20", Stderr: "Error: Failed shutting down instance, status is \"Running\": context deadline exceeded\n", Code: 1},

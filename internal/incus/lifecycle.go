@@ -97,18 +97,38 @@ func (d *Driver) Clone(ctx context.Context, src, dst string) error {
 
 // Start starts a container and returns once it runs. Starting a running
 // container is not an error.
+//
+// Incus gives a new container's NIC a random MAC address and refuses to
+// start it when another instance's NIC has the same one, even a stopped
+// instance's (a cache entry): then Start has Incus forget the address,
+// which makes it pick a new one, and starts the container once more.
 func (d *Driver) Start(ctx context.Context, name string) error {
 	args, err := d.b.Start(name)
 	if err != nil {
 		return err
 	}
-	if _, err := d.run(ctx, backend.OpStart, args); err != nil {
-		if alreadyIn(err, "running") {
-			return nil
-		}
-		return wrap("start", name, err)
+	_, err = d.run(ctx, backend.OpStart, args)
+	if dev, ok := takenMAC(stderrOf(err)); ok {
+		err = d.repickMAC(ctx, name, dev, args)
 	}
-	return nil
+	if err == nil || alreadyIn(err, "running") {
+		return nil
+	}
+	return wrap("start", name, err)
+}
+
+// repickMAC forgets the MAC address of the NIC dev of container name, whose
+// start failed because another NIC has it, and runs start (args) again.
+func (d *Driver) repickMAC(ctx context.Context, name, dev string, args []string) error {
+	unset, err := d.b.UnsetHWAddr(name, dev)
+	if err != nil {
+		return err
+	}
+	if _, err := d.run(ctx, backend.OpStart, unset); err != nil {
+		return fmt.Errorf("forget the MAC address of %s, which another NIC has: %w", dev, err)
+	}
+	_, err = d.run(ctx, backend.OpStart, args)
+	return err
 }
 
 // stopGrace is how long Stop waits for a clean shutdown before it kills.

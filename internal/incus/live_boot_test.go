@@ -95,3 +95,54 @@ func orbtestImage(t *testing.T, name string) bool {
 	require.NoError(t, err)
 	return strings.Contains(string(out), "(orbtest,")
 }
+
+// A container whose MAC address another instance's NIC has, even a stopped
+// instance's, is one Incus refuses to start; Start gives it a new address.
+func TestLiveStartPicksNewMAC(t *testing.T) {
+	d := liveDriver(t)
+	ctx := liveCtx(t)
+	a, b := liveName(t, d), liveName(t, d)
+	require.NoError(t, d.Create(ctx, a, debian("")))
+	liveIncus(t, "stop", "--force", liveRef(t, a))
+	require.NoError(t, d.Clone(ctx, a, b))
+	taken := liveConfig(t, a, "get", "volatile.eth0.hwaddr")
+	require.NotEmpty(t, taken)
+	liveConfig(t, b, "set", "volatile.eth0.hwaddr", taken)
+
+	out, err := exec.Command(d.path, "start", liveRef(t, b)).CombinedOutput()
+	require.Error(t, err, "incus itself refuses the start")
+	dev, ok := takenMAC(string(out))
+	require.True(t, ok, "%s", out)
+	assert.Equal(t, "eth0", dev)
+
+	require.NoError(t, d.Start(ctx, b))
+	m, err := d.Inspect(ctx, b)
+	require.NoError(t, err)
+	assert.Equal(t, backend.StateRunning, m.State)
+	now := liveConfig(t, b, "get", "volatile.eth0.hwaddr")
+	assert.NotEmpty(t, now)
+	assert.NotEqual(t, taken, now, "a new address")
+	assert.Equal(t, taken, liveConfig(t, a, "get", "volatile.eth0.hwaddr"), "the other instance keeps its own")
+}
+
+// liveConfig runs "incus config VERB NAME ARGS..." and returns its output.
+func liveConfig(t *testing.T, name, verb string, args ...string) string {
+	t.Helper()
+	return liveIncus(t, append([]string{"config", verb, liveRef(t, name)}, args...)...)
+}
+
+// liveIncus runs incus with args and returns its output.
+func liveIncus(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(liveDrv.path, args...).CombinedOutput()
+	require.NoError(t, err, "incus %s: %s", strings.Join(args, " "), out)
+	return strings.TrimSpace(string(out))
+}
+
+// liveRef is name as incus takes it: with the remote, when there is one.
+func liveRef(t *testing.T, name string) string {
+	t.Helper()
+	ref, err := liveDrv.b.ref(name)
+	require.NoError(t, err)
+	return ref
+}
