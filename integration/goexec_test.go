@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orbtest/go-orbtest/internal/exectest"
 	"github.com/orbtest/go-orbtest/orbtest"
 )
 
@@ -198,7 +199,7 @@ func TestGoExecInterruptLeavesNothing(t *testing.T) {
 	g := newGoExec(t)
 	g.env = []string{"ORBTEST_EXEC_FLAGS=-env EXECPKG_SLEEP=1"}
 	cmd := g.cmd(g.pkg, "-run", "TestSleeps", "-v", ".")
-	var out lockedBuffer // read while the go command writes it
+	var out exectest.Buffer // read while the go command writes it
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	require.NoError(t, cmd.Start())
@@ -242,23 +243,4 @@ func TestGoExecTenPackagesShareMaxVMs(t *testing.T) {
 	}
 	assert.Equal(t, 10, strings.Count(out, "machine="), "every package ran")
 	assert.LessOrEqual(t, len(used), 2, "machines: %v", used)
-}
-
-// lockedBuffer is a bytes.Buffer that a process writes while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orbtest/go-orbtest/internal/exectest"
 	"github.com/orbtest/go-orbtest/internal/fakeorbctl"
 	"github.com/orbtest/go-orbtest/internal/naming"
 	"github.com/orbtest/go-orbtest/internal/runstate"
@@ -289,7 +289,7 @@ func TestExecInterruptLeavesNoGuestProcessAndNoMachine(t *testing.T) {
 	s.extraEnv = []string{"EXECPKG_PIDFILE=" + pidfile, "ORBTEST_EXEC_FLAGS=-env EXECPKG_SLEEP=1 -env EXECPKG_PIDFILE"}
 	cmd := exec.Command("go", "test", "-exec", s.orbtest+" exec", "-run", "TestSleeps", ".")
 	cmd.Dir, cmd.Env = s.pkg, s.environ()
-	var out lockedBuffer // read while the go command writes it
+	var out exectest.Buffer // read while the go command writes it
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a terminal's Ctrl-C goes to the group
 	require.NoError(t, cmd.Start())
@@ -373,23 +373,4 @@ func TestExecHandsTheResetToAReleaser(t *testing.T) {
 	for _, m := range s.f.Machines() { // this process owns the run: no reaper deletes them while it lives
 		require.NoError(t, s.f.Command("delete", "-f", m).Run())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that a process writes while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -2,7 +2,8 @@
 // must pass, run by each driver's own tests against a machine it made:
 // cancel ends every process of the command in the machine, output arrives
 // whole and as it comes. The functions are safe to call from parallel
-// tests on different machines.
+// tests on different machines. Buffer is the buffer a command writes
+// while a test reads it.
 package exectest
 
 import (
