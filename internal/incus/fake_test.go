@@ -249,6 +249,43 @@ func TestFakeStartPicksNewMAC(t *testing.T) {
 	})
 }
 
+func TestFakeRestartAndRestorePickNewMAC(t *testing.T) {
+	const taken = "Error: Failed start validation for device \"eth0\": MAC address \"10:66:6a:6b:cd:56\" already defined on another NIC\n"
+	start, unset := "start orbtest-a", "config unset orbtest-a volatile.eth0.hwaddr"
+	t.Run("restart", func(t *testing.T) {
+		// incus restart stops the container and then cannot start it.
+		f := newFake(t, []fakeRule{
+			{Match: "restart", Stderr: taken, Code: 1},
+			{Match: "start", Stderr: taken, Code: 1, Once: true},
+			{Match: unset},
+			{Match: "start"},
+		})
+		require.NoError(t, f.Restart(context.Background(), "orbtest-a"))
+		assert.Equal(t, []string{"restart orbtest-a --timeout=20", start, unset, start}, f.calls(t), "no forced restart")
+	})
+	t.Run("restore", func(t *testing.T) {
+		// incus restores a running container and then cannot start it.
+		f := newFake(t, []fakeRule{
+			{Match: "list", Stdout: rootJSON},
+			{Match: "snapshot restore", Stderr: taken, Code: 1},
+			{Match: "start", Stderr: taken, Code: 1, Once: true},
+			{Match: unset},
+			{Match: "start"},
+		})
+		require.NoError(t, f.Restore(context.Background(), "orbtest-a", "clean"))
+		assert.Equal(t, []string{"project get-current", "list ^orbtest-a$ --format json", "snapshot restore orbtest-a clean", start, unset, start}, f.calls(t))
+	})
+	t.Run("restore of a stopped container", func(t *testing.T) {
+		f := newFake(t, []fakeRule{
+			{Match: "list", Stdout: stoppedJSON},
+			{Match: "snapshot restore", Stderr: taken, Code: 1},
+		})
+		err := f.Restore(context.Background(), "orbtest-a", "clean")
+		assert.ErrorContains(t, err, `incus restore "orbtest-a" to "clean"`, "not one incus starts: its error stands")
+		assert.Equal(t, []string{"project get-current", "list ^orbtest-a$ --format json", "snapshot restore orbtest-a clean"}, f.calls(t))
+	})
+}
+
 func TestFakeStopForcesAfterFailedShutdown(t *testing.T) {
 	f := newFake(t, []fakeRule{
 		{Match: "--timeout=20", Stderr: "Error: Failed shutting down instance, status is \"Running\": context deadline exceeded\n", Code: 1},

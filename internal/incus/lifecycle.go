@@ -157,7 +157,8 @@ func (d *Driver) Stop(ctx context.Context, name string) error {
 
 // Restart reboots a running container cleanly, and kills and starts it
 // when the clean shutdown takes longer than 20s. It returns once the
-// container runs again.
+// container runs again. A start refused for a taken MAC address is
+// handled as in Start.
 func (d *Driver) Restart(ctx context.Context, name string) error {
 	args, err := d.b.Restart(name, StopOptions{Timeout: stopGrace})
 	if err != nil {
@@ -166,6 +167,9 @@ func (d *Driver) Restart(ctx context.Context, name string) error {
 	_, err = d.run(ctx, backend.OpRestart, args)
 	if err == nil {
 		return nil
+	}
+	if _, ok := takenMAC(stderrOf(err)); ok {
+		return d.Start(ctx, name) // it stopped; Start picks a new address
 	}
 	if werr := wrap("restart", name, err); errors.Is(werr, backend.ErrNotFound) || errors.Is(werr, backend.ErrUnavailable) || ctx.Err() != nil {
 		return werr
@@ -320,6 +324,9 @@ func (d *Driver) Restore(ctx context.Context, name, snapshot string) error {
 	}
 	d.forget(name)
 	if _, err := d.run(ctx, backend.OpSnapshot, args); err != nil {
+		if _, ok := takenMAC(stderrOf(err)); ok && before.State == backend.StateRunning {
+			return d.Start(ctx, name) // restored, not started: as in Start
+		}
 		return wrapAs(fmt.Sprintf("incus restore %q to %q", name, snapshot), err)
 	}
 	if before.State != backend.StateRunning {

@@ -123,6 +123,25 @@ func TestLiveStartPicksNewMAC(t *testing.T) {
 	assert.NotEmpty(t, now)
 	assert.NotEqual(t, taken, now, "a new address")
 	assert.Equal(t, taken, liveConfig(t, a, "get", "volatile.eth0.hwaddr"), "the other instance keeps its own")
+
+	// Restart and Restore of a running container whose address a stopped
+	// one was given since: incus stops it and then refuses to start it.
+	require.NoError(t, d.Snapshot(ctx, b, "s"))
+	for _, step := range []struct {
+		what string
+		do   func() error
+	}{
+		{"restart", func() error { return d.Restart(ctx, b) }},
+		{"restore", func() error { return d.Restore(ctx, b, "s") }},
+	} {
+		mine := liveConfig(t, b, "get", "volatile.eth0.hwaddr")
+		liveConfig(t, a, "set", "volatile.eth0.hwaddr", mine)
+		require.NoError(t, step.do(), step.what)
+		m, err := d.Inspect(ctx, b)
+		require.NoError(t, err)
+		assert.Equal(t, backend.StateRunning, m.State, step.what)
+		assert.NotEqual(t, mine, liveConfig(t, b, "get", "volatile.eth0.hwaddr"), "%s: a new address", step.what)
+	}
 }
 
 // liveConfig runs "incus config VERB NAME ARGS..." and returns its output.
