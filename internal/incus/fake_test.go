@@ -263,6 +263,19 @@ func TestFakeRestartAndRestorePickNewMAC(t *testing.T) {
 		require.NoError(t, f.Restart(context.Background(), "orbtest-a"))
 		assert.Equal(t, []string{"restart orbtest-a --timeout=20", start, unset, start}, f.calls(t), "no forced restart")
 	})
+	t.Run("forced restart", func(t *testing.T) {
+		// The clean shutdown takes too long; the forced restart then
+		// stops the container and cannot start it.
+		f := newFake(t, []fakeRule{
+			{Match: "--timeout=20", Stderr: "Error: Failed shutting down instance, status is \"Running\": context deadline exceeded\n", Code: 1},
+			{Match: "restart orbtest-a --force", Stderr: taken, Code: 1},
+			{Match: "start", Stderr: taken, Code: 1, Once: true},
+			{Match: unset},
+			{Match: "start"},
+		})
+		require.NoError(t, f.Restart(context.Background(), "orbtest-a"))
+		assert.Equal(t, []string{"restart orbtest-a --timeout=20", "restart orbtest-a --force", start, unset, start}, f.calls(t))
+	})
 	t.Run("restore", func(t *testing.T) {
 		// incus restores a running container and then cannot start it.
 		f := newFake(t, []fakeRule{

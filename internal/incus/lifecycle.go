@@ -164,21 +164,29 @@ func (d *Driver) Restart(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.run(ctx, backend.OpRestart, args)
+	err = d.restart(ctx, name, args)
 	if err == nil {
 		return nil
-	}
-	if _, ok := takenMAC(stderrOf(err)); ok {
-		return d.Start(ctx, name) // it stopped; Start picks a new address
 	}
 	if werr := wrap("restart", name, err); errors.Is(werr, backend.ErrNotFound) || errors.Is(werr, backend.ErrUnavailable) || ctx.Err() != nil {
 		return werr
 	}
 	args, _ = d.b.Restart(name, StopOptions{Force: true})
-	if _, err := d.run(ctx, backend.OpRestart, args); err != nil {
+	if err := d.restart(ctx, name, args); err != nil {
 		return wrap("restart", name, err)
 	}
 	return nil
+}
+
+// restart runs one incus restart (args). When incus stopped the container
+// and then could not start it because another NIC has its MAC address,
+// Start starts it with a new one.
+func (d *Driver) restart(ctx context.Context, name string, args []string) error {
+	_, err := d.run(ctx, backend.OpRestart, args)
+	if _, ok := takenMAC(stderrOf(err)); ok {
+		return d.Start(ctx, name)
+	}
+	return err
 }
 
 // alreadyIn reports whether err is incus refusing a transition because the

@@ -126,6 +126,9 @@ func TestLiveStartPicksNewMAC(t *testing.T) {
 
 	// Restart and Restore of a running container whose address a stopped
 	// one was given since: incus stops it and then refuses to start it.
+	// Booted first: a container still booting may miss the clean
+	// shutdown's signal, and Restart waits 20s before it forces.
+	run(t, d, b, backend.ExecRequest{Argv: []string{"systemctl", "is-system-running", "--wait"}})
 	require.NoError(t, d.Snapshot(ctx, b, "s"))
 	for _, step := range []struct {
 		what string
