@@ -129,21 +129,21 @@ func TestLiveStartPicksNewMAC(t *testing.T) {
 	// Booted first: a container still booting may miss the clean
 	// shutdown's signal, and Restart waits 20s before it forces.
 	run(t, d, b, backend.ExecRequest{Argv: []string{"systemctl", "is-system-running", "--wait"}})
+	snapMAC := liveConfig(t, b, "get", "volatile.eth0.hwaddr")
 	require.NoError(t, d.Snapshot(ctx, b, "s"))
+	liveConfig(t, a, "set", "volatile.eth0.hwaddr", snapMAC)
 	for _, step := range []struct {
 		what string
 		do   func() error
 	}{
-		{"restart", func() error { return d.Restart(ctx, b) }},
-		{"restore", func() error { return d.Restore(ctx, b, "s") }},
+		{"restart", func() error { return d.Restart(ctx, b) }},      // keeps snapMAC, which a now has
+		{"restore", func() error { return d.Restore(ctx, b, "s") }}, // brings snapMAC back
 	} {
-		mine := liveConfig(t, b, "get", "volatile.eth0.hwaddr")
-		liveConfig(t, a, "set", "volatile.eth0.hwaddr", mine)
 		require.NoError(t, step.do(), step.what)
 		m, err := d.Inspect(ctx, b)
 		require.NoError(t, err)
 		assert.Equal(t, backend.StateRunning, m.State, step.what)
-		assert.NotEqual(t, mine, liveConfig(t, b, "get", "volatile.eth0.hwaddr"), "%s: a new address", step.what)
+		assert.NotEqual(t, snapMAC, liveConfig(t, b, "get", "volatile.eth0.hwaddr"), "%s: a new address", step.what)
 	}
 }
 
