@@ -164,7 +164,10 @@ func (d *Driver) Restart(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	err = d.restart(ctx, name, args)
+	_, err = d.run(ctx, backend.OpRestart, args)
+	if taken, serr := d.startIfMACTaken(ctx, name, err); taken {
+		return serr
+	}
 	if err == nil {
 		return nil
 	}
@@ -172,21 +175,22 @@ func (d *Driver) Restart(ctx context.Context, name string) error {
 		return werr
 	}
 	args, _ = d.b.Restart(name, StopOptions{Force: true})
-	if err := d.restart(ctx, name, args); err != nil {
-		return wrap("restart", name, err)
+	_, err = d.run(ctx, backend.OpRestart, args)
+	if taken, serr := d.startIfMACTaken(ctx, name, err); taken {
+		return serr
 	}
-	return nil
+	return wrap("restart", name, err)
 }
 
-// restart runs one incus restart (args). When incus stopped the container
-// and then could not start it because another NIC has its MAC address,
-// Start starts it with a new one.
-func (d *Driver) restart(ctx context.Context, name string, args []string) error {
-	_, err := d.run(ctx, backend.OpRestart, args)
-	if _, ok := takenMAC(stderrOf(err)); ok {
-		return d.Start(ctx, name)
+// startIfMACTaken handles err of a restart or restore that incus could not
+// finish because another NIC has the container's MAC address: incus left
+// the container stopped, and Start starts it with a new address. taken is
+// false, and nothing runs, for any other err.
+func (d *Driver) startIfMACTaken(ctx context.Context, name string, err error) (taken bool, serr error) {
+	if _, ok := takenMAC(stderrOf(err)); !ok {
+		return false, nil
 	}
-	return err
+	return true, d.Start(ctx, name)
 }
 
 // alreadyIn reports whether err is incus refusing a transition because the
@@ -332,8 +336,10 @@ func (d *Driver) Restore(ctx context.Context, name, snapshot string) error {
 	}
 	d.forget(name)
 	if _, err := d.run(ctx, backend.OpSnapshot, args); err != nil {
-		if _, ok := takenMAC(stderrOf(err)); ok && before.State == backend.StateRunning {
-			return d.Start(ctx, name) // restored, not started: as in Start
+		if before.State == backend.StateRunning {
+			if taken, serr := d.startIfMACTaken(ctx, name, err); taken {
+				return serr
+			}
 		}
 		return wrapAs(fmt.Sprintf("incus restore %q to %q", name, snapshot), err)
 	}

@@ -24,10 +24,7 @@ func TestLiveConsoleLog(t *testing.T) {
 		log, err := d.ConsoleLog(ctx, name)
 		return err == nil && strings.Contains(log, "Debian GNU/Linux")
 	}, time.Minute, 50*time.Millisecond, "systemd greets on the console")
-	ref, err := d.b.ref(name)
-	require.NoError(t, err)
-	out, err := exec.Command(d.path, "stop", "--force", ref).CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	liveIncus(t, "stop", "--force", liveRef(t, name))
 	// What a stopped container shows is the console's last boot as incus
 	// kept it; how much of the boot depends on how it stopped.
 	log, err := d.ConsoleLog(ctx, name)
@@ -89,11 +86,7 @@ func TestLiveCloudInit(t *testing.T) {
 // scripts/setup-incus.sh builds.
 func orbtestImage(t *testing.T, name string) bool {
 	t.Helper()
-	ref, err := liveDrv.b.ref(name)
-	require.NoError(t, err)
-	out, err := exec.Command(liveDrv.path, "config", "get", ref, "image.description").Output()
-	require.NoError(t, err)
-	return strings.Contains(string(out), "(orbtest,")
+	return strings.Contains(liveConfig(t, name, "get", "image.description"), "(orbtest,")
 }
 
 // A container whose MAC address another instance's NIC has, even a stopped
